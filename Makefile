@@ -1,0 +1,77 @@
+# poets build. `make` builds build/poets and build/libpoets.a; `make test` builds and runs the
+# tests; `make test SAN=1` does the same under AddressSanitizer + UBSan (in build-san/).
+# CUDA sources (kernels/*.cu, src/backend/cuda/*.c) are compiled when nvcc is found.
+
+SAN ?= 0
+BUILD ?= $(if $(filter 1,$(SAN)),build-san,build)
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror
+SANFLAGS := -fsanitize=address,undefined
+SAN_OPT := -O1 -g $(SANFLAGS) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT := $(if $(filter 1,$(SAN)),$(SAN_OPT),-O2 -g)
+CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DPOETS_VERSION=\"$(VERSION)\" \
+          -Iinclude -Isrc -Itests/support -fopenmp $(WARN) $(OPT) $(EXTRA_CFLAGS)
+LDFLAGS := -fopenmp $(if $(filter 1,$(SAN)),$(SANFLAGS))
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
+LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm
+
+CORE_SRC := $(sort $(wildcard src/core/*.c src/model/*.c src/lora/*.c src/backend/cpu/*.c))
+LOOP_SRC := $(sort $(wildcard src/poets/*.c src/objectives/*.c src/store/*.c))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+LIB_SRC := $(CORE_SRC) $(LOOP_SRC) $(CLI_SRC)
+LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+TEST_SUPPORT := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/support/*.c)))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all test fuzz bench clean deps
+all: $(BUILD)/poets $(BUILD)/libpoets.a
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BLAS_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpoets.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/poets: $(BUILD)/obj/src/main.o $(BUILD)/libpoets.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT) $(BUILD)/libpoets.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libpoets.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+bench: $(BENCH_BIN)
+
+# libFuzzer targets (clang). Built into build-fuzz/, run briefly by the test suite.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+FUZZ_LIB_SRC := src/core/error.c src/core/json.c src/model/safetensors.c
+fuzz: $(FUZZ_BIN)
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -g -O1 \
+	      -fsanitize=fuzzer,address,undefined -o $@ $^ -lm
+
+test: $(BUILD)/poets $(TEST_BIN)
+	@BUILD=$(BUILD) bash tests/run.sh
+
+deps:
+	bash scripts/install-deps.sh
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
