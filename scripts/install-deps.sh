@@ -5,7 +5,7 @@ set -eu
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in build-essential pkg-config libopenblas-dev libhdf5-dev hdf5-tools libyaml-dev \
-         openmpi-bin libopenmpi-dev clang libclang-rt-14-dev; do
+         openmpi-bin libopenmpi-dev zlib1g-dev clang libclang-rt-14-dev; do
     have_pkg "$p" || need+=("$p")
 done
 if [ ${#need[@]} -eq 0 ]; then

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "poets/error.h"
 
@@ -66,5 +67,9 @@ int poets_config_parse_text(poets_config_t *c, const char *yaml, size_t len, con
 
 /* The resolved configuration as YAML text (every key, one per line, sections nested); malloc'd. */
 char *poets_config_to_yaml(const poets_config_t *c);
+
+/* Prints the key table (key, default, meaning and accepted values), one key a line, for
+ * `poets help run`. */
+void poets_config_print_keys(FILE *f);
 
 #endif

@@ -47,6 +47,9 @@ extern const size_t poets_cfg_n_keys;
 /* Module names of the LoRA targets as written in the configuration, by poets_lora_target_t. */
 extern const char *const poets_cfg_lora_target_names[];
 
+/* What key k accepts, for messages and `poets help run` ("an integer in [1, 1024]"). */
+void poets_cfg_describe(const poets_cfg_key_t *k, char *buf, size_t n);
+
 /* Index of the key named name, or -1. */
 int poets_cfg_key_find(const char *name);
 

@@ -74,23 +74,22 @@ static void merge_table_insert(poets_tokenizer_t *t, uint64_t key, int rank, int
     }
 }
 
-int tok_add_merge(poets_tokenizer_t *t, const char *left, const char *right, const char *path, poets_err_t *err)
+int tok_add_merge(poets_tokenizer_t *t, const char *left, const char *right, const char *path, const char *where,
+                  poets_err_t *err)
 {
     int l, r, m;
     size_t ll = strlen(left), rl = strlen(right);
     if (!poets_strmap_get(t->vocab_map, left, ll, &l))
-        return poets_fail(err, "%s: merge %zu ('%s' '%s'): token '%s' is not in the vocab", path, t->n_merges, left,
-                          right, left);
+        return poets_fail(err, "%s: %s ('%s' '%s'): token '%s' is not in the vocab", path, where, left, right, left);
     if (!poets_strmap_get(t->vocab_map, right, rl, &r))
-        return poets_fail(err, "%s: merge %zu ('%s' '%s'): token '%s' is not in the vocab", path, t->n_merges, left,
-                          right, right);
+        return poets_fail(err, "%s: %s ('%s' '%s'): token '%s' is not in the vocab", path, where, left, right, right);
     char *joined = poets_xmalloc(ll + rl + 1);
     memcpy(joined, left, ll);
     memcpy(joined + ll, right, rl + 1);
     int found = poets_strmap_get(t->vocab_map, joined, ll + rl, &m);
     if (!found) {
-        poets_fail(err, "%s: merge %zu ('%s' '%s'): merged token '%s' is not in the vocab", path, t->n_merges, left,
-                   right, joined);
+        poets_fail(err, "%s: %s ('%s' '%s'): merged token '%s' is not in the vocab", path, where, left, right,
+                   joined);
         free(joined);
         return -1;
     }
@@ -126,6 +125,18 @@ void tok_add_added(poets_tokenizer_t *t, const char *content, int id, int single
     }
     *a = (tok_added_t){poets_xstrdup(content), strlen(content), id, single_word, lstrip, rstrip, normalized, special};
     poets_strmap_put(t->added_map, content, a->len, id);
+}
+
+int tok_next_added_id(const poets_tokenizer_t *t, const char *content)
+{
+    int id = poets_tokenizer_token_id(t, content), vocab_id;
+    if (id >= 0)
+        return id;
+    id = (int)poets_strmap_count(t->vocab_map);
+    for (size_t i = 0; i < t->n_added; i++)
+        if (!poets_strmap_get(t->vocab_map, t->added[i].content, t->added[i].len, &vocab_id))
+            id++;
+    return id;
 }
 
 void tok_finish(poets_tokenizer_t *t)
@@ -191,12 +202,6 @@ static const tok_added_t *find_added(const poets_tokenizer_t *t, const char *s, 
     return NULL;
 }
 
-/* A "word" character for single_word boundaries: \p{L}, \p{N} or '_' (Rust's \w less marks). */
-static int is_word_char(uint32_t cp)
-{
-    return cp == '_' || poets_unicode_is_letter(cp) || poets_unicode_is_number(cp);
-}
-
 static uint32_t last_cp(const char *s, size_t end)
 {
     size_t i = end;
@@ -257,8 +262,8 @@ static int encode_pass(const poets_tokenizer_t *t, const char *s, size_t len, in
             uint32_t before = start ? last_cp(s, start) : POETS_UTF8_INVALID, after = POETS_UTF8_INVALID;
             if (stop < len)
                 poets_utf8_next(s + stop, len - stop, &after);
-            if ((before != POETS_UTF8_INVALID && is_word_char(before)) ||
-                (after != POETS_UTF8_INVALID && is_word_char(after)))
+            if ((before != POETS_UTF8_INVALID && poets_unicode_is_word(before)) ||
+                (after != POETS_UTF8_INVALID && poets_unicode_is_word(after)))
                 continue;
         }
         if (a->lstrip) {
@@ -390,12 +395,8 @@ poets_tokenizer_t *poets_tokenizer_new_chars(const char *alphabet, const char *c
             next++;
         i += k;
     }
-    for (size_t i = 0; i < n_specials; i++) {
-        if (!poets_strmap_get(t->vocab_map, specials[i], strlen(specials[i]), &id) &&
-            !poets_strmap_get(t->added_map, specials[i], strlen(specials[i]), &id))
-            id = next++;
-        tok_add_added(t, specials[i], id, 0, 0, 0, 0, 1);
-    }
+    for (size_t i = 0; i < n_specials; i++)
+        tok_add_added(t, specials[i], tok_next_added_id(t, specials[i]), 0, 0, 0, 0, 1);
     tok_finish(t);
     return t;
 }

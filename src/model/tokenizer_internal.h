@@ -69,11 +69,16 @@ int tok_cp_to_byte(uint32_t cp);
 poets_tokenizer_t *tok_alloc(void);
 /* Adds model token `s` with `id`; fails on a duplicate token or id. */
 int tok_add_vocab(poets_tokenizer_t *t, const char *s, int id, const char *path, poets_err_t *err);
-/* Adds a merge (rank = current count); both parts and their concatenation must be in the vocab. */
-int tok_add_merge(poets_tokenizer_t *t, const char *left, const char *right, const char *path, poets_err_t *err);
+/* Adds a merge (rank = current count); both parts and their concatenation must be in the vocab.
+ * `where` names the merge in error messages ("model.merges[3]", "line 4"). */
+int tok_add_merge(poets_tokenizer_t *t, const char *left, const char *right, const char *path, const char *where,
+                  poets_err_t *err);
 /* Adds an added token (its id may be a vocab id or a new one). */
 void tok_add_added(poets_tokenizer_t *t, const char *content, int id, int single_word, int lstrip, int rstrip,
                    int normalized, int special);
+/* The id tokenizers gives an added token: its existing added or vocab id, else the number of vocab
+ * entries plus the number of earlier added tokens that are not in the vocab. */
+int tok_next_added_id(const poets_tokenizer_t *t, const char *content);
 /* Finishes building (after the last add): byte table ids, id tables, added-token index. */
 void tok_finish(poets_tokenizer_t *t);
 

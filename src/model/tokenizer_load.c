@@ -62,10 +62,12 @@ static int load_vocab(poets_tokenizer_t *t, const poets_json_t *vocab, const cha
 /* One merge: "left right" (legacy) or ["left", "right"]. */
 static int load_merge(poets_tokenizer_t *t, const poets_json_t *m, size_t i, const char *path, poets_err_t *err)
 {
+    char where[48];
+    snprintf(where, sizeof where, "model.merges[%zu]", i);
     if (m->type == POETS_JSON_ARRAY) {
         if (m->count != 2 || m->items[0].type != POETS_JSON_STRING || m->items[1].type != POETS_JSON_STRING)
             return poets_fail(err, "%s: model.merges[%zu]: expected a pair of strings", path, i);
-        return tok_add_merge(t, m->items[0].string, m->items[1].string, path, err);
+        return tok_add_merge(t, m->items[0].string, m->items[1].string, path, where, err);
     }
     if (m->type != POETS_JSON_STRING)
         return poets_fail(err, "%s: model.merges[%zu]: expected \"left right\" or [left, right], got %s", path, i,
@@ -76,7 +78,7 @@ static int load_merge(poets_tokenizer_t *t, const poets_json_t *m, size_t i, con
                           m->string);
     char *left = poets_xstrdup(m->string);
     left[sp - m->string] = '\0';
-    int rc = tok_add_merge(t, left, sp + 1, path, err);
+    int rc = tok_add_merge(t, left, sp + 1, path, where, err);
     free(left);
     return rc;
 }
@@ -194,7 +196,13 @@ static int load_added_tokens(poets_tokenizer_t *t, const poets_json_t *list, con
             get_bool(a, "normalized", 1, &normalized, path, where, err) != 0 ||
             get_bool(a, "special", 0, &special, path, where, err) != 0)
             return -1;
-        tok_add_added(t, content->string, (int)id->integer, single_word, lstrip, rstrip, normalized, special);
+        int expected = tok_next_added_id(t, content->string);
+        if (id->integer != expected)
+            return poets_fail(err,
+                              "%s: added_tokens[%zu] '%s' has id %lld, but the tokenizers library gives it id %d "
+                              "(its vocab id, else the next id after the vocab and earlier added tokens)",
+                              path, i, content->string, (long long)id->integer, expected);
+        tok_add_added(t, content->string, expected, single_word, lstrip, rstrip, normalized, special);
     }
     return 0;
 }
@@ -278,8 +286,10 @@ static int load_merges_txt(poets_tokenizer_t *t, const char *path, poets_err_t *
                 rc = poets_fail(err, "%s: line %zu '%s': expected two tokens separated by one space", path, line_no,
                                 line);
             } else {
+                char where[32];
+                snprintf(where, sizeof where, "line %zu", line_no);
                 *sp = '\0';
-                rc = tok_add_merge(t, line, sp + 1, path, err);
+                rc = tok_add_merge(t, line, sp + 1, path, where, err);
             }
         }
         line = next;
@@ -313,10 +323,8 @@ static int add_special_entry(poets_tokenizer_t *t, const poets_json_t *v, int id
     }
     if (!content[0])
         return poets_fail(err, "%s: %s: expected a non-empty token", path, field);
-    if (id < 0 && (id = poets_tokenizer_token_id(t, content)) < 0) {
-        tok_finish(t);
-        id = t->n_ids;
-    }
+    if (id < 0)
+        id = tok_next_added_id(t, content);
     tok_add_added(t, content, id, single_word, lstrip, rstrip, normalized, special);
     return 0;
 }

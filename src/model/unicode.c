@@ -38,6 +38,11 @@ int poets_unicode_is_space(uint32_t cp)
     return unicode_in(poets_unicode_space, poets_unicode_space_count, cp);
 }
 
+int poets_unicode_is_word(uint32_t cp)
+{
+    return unicode_in(poets_unicode_word, poets_unicode_word_count, cp);
+}
+
 size_t poets_utf8_next(const char *s, size_t len, uint32_t *cp)
 {
     const unsigned char *u = (const unsigned char *)s;

@@ -88,9 +88,9 @@ static void test_forward_matches_transformers(void)
     poets_safetensors_t ref;
     if (load_tiny(&m) != 0) SKIP("fixture model tests/fixtures/tiny-gpt2 not loadable");
     CHECK(open_ref("ref_forward.safetensors", &ref) == 0, "ref_forward.safetensors missing");
-    int B, T;
+    int B = 0, T = 0;
     int *tokens = read_tokens(&ref, &B, &T);
-    size_t n_logits;
+    size_t n_logits = 0;
     float *want = read_f32(&ref, "logits", &n_logits), *want_loss = read_f32(&ref, "loss", NULL);
     CHECK(tokens && want && want_loss, "fixture tensors missing");
     int row_seq[16], row_member[16];
@@ -135,9 +135,9 @@ static void test_lora_forward_and_grads_match_peft(void)
     poets_safetensors_t ref, fwd;
     if (load_with_adapter(&m, &l, "tiny-gpt2-lora") != 0) SKIP("fixture adapter tiny-gpt2-lora not loadable");
     CHECK(open_ref("ref_lora.safetensors", &ref) == 0 && open_ref("ref_forward.safetensors", &fwd) == 0, "refs missing");
-    int B, T;
+    int B = 0, T = 0;
     int *tokens = read_tokens(&fwd, &B, &T);
-    size_t n_logits;
+    size_t n_logits = 0;
     float *want = read_f32(&ref, "logits", &n_logits), *want_loss = read_f32(&ref, "loss", NULL);
     CHECK(tokens && want && want_loss, "fixture tensors missing");
     int row_seq[16], row_member[16];
@@ -192,9 +192,9 @@ static void test_lora_top_layer_matches_peft(void)
     if (load_with_adapter(&m, &l, "tiny-gpt2-lora-top1") != 0) SKIP("fixture adapter tiny-gpt2-lora-top1 not loadable");
     CHECK(l.first_layer == m.cfg.n_layer - 1, "top-1 adapter: first layer %d", l.first_layer);
     CHECK(open_ref("ref_lora_top1.safetensors", &ref) == 0 && open_ref("ref_forward.safetensors", &fwd) == 0, "refs missing");
-    int B, T;
+    int B = 0, T = 0;
     int *tokens = read_tokens(&fwd, &B, &T);
-    size_t n_logits;
+    size_t n_logits = 0;
     float *want = read_f32(&ref, "logits", &n_logits);
     CHECK(tokens && want, "fixture tensors missing");
     /* rows: each sequence under the adapter, plus a reference row of sequence 0 */

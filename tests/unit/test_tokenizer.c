@@ -307,17 +307,34 @@ static void test_vocab_json_and_merges_txt_with_special_tokens(void)
     CHECK(ok, "vocab.json + merges.txt: wrong ids, specials or decoding");
 }
 
+static void test_merges_txt_errors_name_the_line(void)
+{
+    write_tmp("vocab.json", "{\"a\":0,\"b\":1,\"ab\":2}");
+    write_tmp("merges.txt", "#version: 0.2\na b\na c\n");
+    unlink(write_tmp("tokenizer.json", ""));
+    poets_err_t err;
+    poets_tokenizer_t *t = NULL;
+    int rc = poets_tokenizer_load_dir(tmp_dir, &t, &err);
+    unlink(write_tmp("vocab.json", ""));
+    unlink(write_tmp("merges.txt", ""));
+    CHECK(rc != 0 && !t && strstr(err.msg, "merges.txt: line 3") && strstr(err.msg, "'c' is not in the vocab"),
+          "expected an error naming merges.txt, line 3 and token 'c', got: %s", rc ? err.msg : "success");
+}
+
 /* ---- added tokens and decoding --------------------------------------------------------------- */
 
 static const char *added_tokens_json =
-    "[{\"id\":300,\"content\":\"<mask>\",\"single_word\":false,\"lstrip\":true,\"rstrip\":false,"
+    "[{\"id\":262,\"content\":\"<mask>\",\"single_word\":false,\"lstrip\":true,\"rstrip\":false,"
     "\"normalized\":false,\"special\":true},"
-    "{\"id\":301,\"content\":\"<sep>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":true,"
+    "{\"id\":263,\"content\":\"<sep>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":true,"
     "\"normalized\":false,\"special\":true},"
-    "{\"id\":302,\"content\":\"<x>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,"
+    "{\"id\":264,\"content\":\"<x>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,"
     "\"normalized\":true,\"special\":false},"
-    "{\"id\":303,\"content\":\"<x>>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,"
+    "{\"id\":265,\"content\":\"<x>>\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,"
+    "\"normalized\":true,\"special\":false},"
+    "{\"id\":266,\"content\":\"fox\",\"single_word\":true,\"lstrip\":false,\"rstrip\":false,"
     "\"normalized\":true,\"special\":false}]";
+enum { ID_MASK = N_TEST_VOCAB, ID_SEP, ID_X, ID_XX, ID_FOX };
 
 static void test_added_tokens_strip_whitespace_and_match_longest(void)
 {
@@ -326,10 +343,13 @@ static void test_added_tokens_strip_whitespace_and_match_longest(void)
     free(json);
     CHECK(t, "tokenizer with added tokens did not load");
     /* "<mask>" absorbs the space before it, "<sep>" the spaces after it; "<x>>" beats "<x>" */
-    static const int want[] = {'a', 300, 0x20, 'b', 301, 'c', 303, 302};
-    int ok = encodes_to(t, "a <mask> b<sep>  c<x>><x>", want, N(want));
-    int specials = poets_tokenizer_is_special(t, 300) && !poets_tokenizer_is_special(t, 302) &&
-                   poets_tokenizer_token_id(t, "<sep>") == 301 && poets_tokenizer_vocab_size(t) == 304;
+    static const int want[] = {'a', ID_MASK, 0x20, 'b', ID_SEP, 'c', ID_XX, ID_X};
+    /* single_word: "fox" only between non-word characters ('_' is one, '²' is not) */
+    static const int foxes[] = {ID_FOX, 0x20, 'f', 'o', 'x', '_', 0x20, ID_FOX, 0xC2, 0xB2};
+    int ok = encodes_to(t, "a <mask> b<sep>  c<x>><x>", want, N(want)) &&
+             encodes_to(t, "fox fox_ fox\xC2\xB2", foxes, N(foxes));
+    int specials = poets_tokenizer_is_special(t, ID_MASK) && !poets_tokenizer_is_special(t, ID_X) &&
+                   poets_tokenizer_token_id(t, "<sep>") == ID_SEP && poets_tokenizer_vocab_size(t) == ID_FOX + 1;
     int decoded = decodes_to(t, want, N(want), 1, "a bc<x>><x>") &&
                   decodes_to(t, want, N(want), 0, "a<mask> b<sep>c<x>><x>");
     poets_tokenizer_free(t);
@@ -475,6 +495,10 @@ static void test_bad_files_fail_with_a_message(void)
         {"added.json", "{\"added_tokens\":[{\"content\":\"x\"}],\"model\":{\"type\":\"BPE\",\"vocab\":{},\"merges\":[]}}",
          "added_tokens[0].id"},
         {"toplevel.json", "[1,2]", "top level"},
+        {"addedid.json",
+         "{\"added_tokens\":[{\"id\":7,\"content\":\"<x>\"}],\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},"
+         "\"merges\":[]}}",
+         "has id 7"},
     };
     for (size_t c = 0; c < N(cases); c++) {
         char msg[POETS_ERR_MSG_MAX];
@@ -503,6 +527,7 @@ int main(void)
     RUN(test_merges_lowest_rank_first_both_forms);
     RUN(test_save_and_reload_keeps_encoding);
     RUN(test_vocab_json_and_merges_txt_with_special_tokens);
+    RUN(test_merges_txt_errors_name_the_line);
     RUN(test_added_tokens_strip_whitespace_and_match_longest);
     RUN(test_decode_joins_bytes_across_tokens);
     RUN(test_invalid_utf8_becomes_replacement_characters);

@@ -10,6 +10,19 @@
 #include "backend/cpu/cpu_ops.h"
 #include "poets/error.h"
 
+/* Dot product with eight independent partial sums, so the compiler can vectorise it without
+ * reassociating floating-point additions on its own. */
+static inline float dot8(const float *a, const float *b, int n)
+{
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
+    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
 void cpu_attention_forward(float *out, float *att, const float *qkv, float *kcache, float *vcache, int B, int T,
                            int E, int H, int past, int Tmax, float scale)
 {
@@ -47,9 +60,7 @@ void cpu_attention_forward(float *out, float *att, const float *qkv, float *kcac
                 float maxv = -INFINITY;
                 for (int j = 0; j <= pos; j++) {
                     const float *k = kb + (size_t)j * key_row_stride;
-                    float s = 0.0f;
-                    for (int i = 0; i < d; i++) s += q[i] * k[i];
-                    s *= scale;
+                    float s = dot8(q, k, d) * scale;
                     a[j] = s;
                     if (s > maxv) maxv = s;
                 }
@@ -94,11 +105,8 @@ void cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, co
                 for (int j = 0; j <= t; j++) {
                     const float *v = base + (size_t)j * row + 2 * E;
                     float *dv = dbase + (size_t)j * row + 2 * E;
-                    float s = 0.0f;
-                    for (int i = 0; i < d; i++) {
-                        s += dy[i] * v[i];
-                        dv[i] += a[j] * dy[i];
-                    }
+                    float s = dot8(dy, v, d);
+                    for (int i = 0; i < d; i++) dv[i] += a[j] * dy[i];
                     datt[j] = s;
                     dot += (double)a[j] * s;
                 }

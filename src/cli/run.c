@@ -1,0 +1,44 @@
+/* `poets run CONFIG.yaml [--set key=value]... --out RUN.h5 [--quiet]` and
+ * `poets run --resume RUN.h5 [--quiet]`: the POETS loop (include/poets/loop.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_common.h"
+#include "poets/config.h"
+#include "poets/loop.h"
+
+int poets_cli_run(int argc, char **argv)
+{
+    poets_err_t err;
+    poets_run_opts_t o = {.progress = stderr};
+    const char **sets = poets_xcalloc((size_t)argc, sizeof(char *));
+    int rc = 0;
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *a = argv[i], *v;
+        if (strcmp(a, "--quiet") == 0) {
+            o.quiet = 1;
+        } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--resume") == 0 ||
+                   strcmp(a, "--device") == 0) {
+            rc = cli_take_value(argc, argv, &i, &v, &err);
+            if (rc != 0) break;
+            if (strcmp(a, "--set") == 0) sets[o.n_sets++] = v;
+            else if (strcmp(a, "--out") == 0) o.out_path = v;
+            else if (strcmp(a, "--resume") == 0) o.resume_path = v;
+            else if (strcmp(v, "cpu") != 0)
+                rc = poets_fail(&err, "--device %s: this build has only the cpu backend", v);
+        } else if (a[0] == '-' && a[1]) {
+            rc = poets_fail(&err, "unknown option '%s' (expected --set, --out, --resume, --device, --quiet)", a);
+        } else if (!o.config_path) {
+            o.config_path = a;
+        } else {
+            rc = poets_fail(&err, "unexpected argument '%s' (one CONFIG.yaml only)", a);
+        }
+    }
+    if (rc == 0 && !o.config_path && !o.resume_path) rc = poets_fail(&err, "expected CONFIG.yaml or --resume RUN.h5");
+    if (rc == 0 && o.resume_path && o.out_path) rc = poets_fail(&err, "--resume writes to its own run file: drop --out");
+    o.sets = sets;
+    if (rc == 0) rc = poets_run(&o, &err);
+    free(sets);
+    return rc == 0 ? 0 : cli_error("run", &err);
+}

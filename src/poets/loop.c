@@ -1,0 +1,432 @@
+/* The POETS loop (include/poets/loop.h): set-up, resume, and the rounds propose → evaluate →
+ * append → train → commit. Every method of the algorithm page §5 runs through the same
+ * buffer, run file and trace. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../objectives/data_path.h"
+#include "loop_internal.h"
+#include "poets/store.h"
+#include "poets/strmap.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int method_is(const loop_t *L, const char *m) { return strcmp(L->cfg.method, m) == 0; }
+
+/* ---- set-up ---- */
+
+static int setup(loop_t *L, poets_err_t *err)
+{
+    char model_dir[4096];
+    if (poets_objective_create(&L->cfg, &L->obj, err) != 0) return -1;
+    if (poets_data_path_resolve("model", L->cfg.model, model_dir, sizeof model_dir, err) != 0) return -1;
+    if (poets_model_load(&L->model, model_dir, poets_backend_cpu(), err) != 0) return -1;
+    if (codec_init(&L->codec, &L->model, L->obj, &L->cfg, err) != 0) return -1;
+    L->uses_lm = method_is(L, "poets") || method_is(L, "single") || method_is(L, "prior");
+    L->trains = method_is(L, "poets") || method_is(L, "single");
+    L->K = L->trains ? L->cfg.K : 0;
+    L->acts = poets_acts_new();
+    if (L->K > 0) {
+        poets_lora_spec_t spec = {.rank = L->cfg.lora_rank, .alpha = (float)L->cfg.lora_alpha,
+                                  .targets = L->cfg.lora_targets, .top_layers = L->cfg.lora_top_layers};
+        if (poets_lora_create(&L->lora, &L->model.cfg, &spec, L->K, L->model.be, err) != 0)
+            return poets_fail_prefix(err, "lora");
+        for (int k = 0; k < L->K; k++) poets_lora_init_member(&L->lora, k, L->cfg.seed, (float)L->cfg.lora_init_b_std);
+        poets_adamw_create(&L->adam, &L->lora);
+        L->grad = L->model.be->alloc((size_t)L->K * L->lora.member_floats * sizeof(float));
+    }
+    if (method_is(L, "gp_ts") && poets_gp_ts_create(&L->cfg, L->obj, &L->gp, err) != 0) return -1;
+    if ((method_is(L, "random") || method_is(L, "ga")) && L->obj->fixed_len <= 0)
+        return poets_fail(err, "method %s: objective %s has no fixed-length candidates", L->cfg.method, L->cfg.objective);
+    return 0;
+}
+
+static void teardown(loop_t *L)
+{
+    if (L->K > 0) {
+        L->model.be->free(L->grad);
+        poets_adamw_free(&L->adam, &L->lora);
+        poets_lora_free(&L->lora);
+    }
+    if (L->acts) poets_acts_free(L->acts, L->model.be);
+    if (L->gp) poets_gp_ts_free(L->gp);
+    codec_free(&L->codec);
+    if (L->model.param_mem) poets_model_free(&L->model);
+    if (L->obj) poets_objective_free(L->obj);
+    for (size_t i = 0; i < L->st.replay.n && L->ref; i++) free(L->ref[i]);
+    free(L->ref), free(L->ref_n), free(L->gain_L), free(L->targets);
+    poets_run_state_free(&L->st);
+}
+
+/* Columns of the bootstrap dataset: K members, or one column of weight 1 for methods without
+ * an ensemble. */
+static int boot_columns(const loop_t *L) { return L->K > 0 ? L->K : 1; }
+
+/* ---- checkpoint ---- */
+
+static void checkpoint_take(loop_t *L)
+{
+    poets_checkpoint_t *c = &L->st.ckpt;
+    c->rounds = (int32_t)L->st.trace.n;
+    if (L->K == 0) return;
+    size_t n = (size_t)L->K * L->lora.member_floats;
+    if (c->n_lora != n) {
+        c->lora = poets_xrealloc(c->lora, n * sizeof(float));
+        c->adam_m = poets_xrealloc(c->adam_m, n * sizeof(float));
+        c->adam_v = poets_xrealloc(c->adam_v, n * sizeof(float));
+        c->adam_t = poets_xrealloc(c->adam_t, (size_t)L->K * sizeof(int32_t));
+        c->n_lora = n;
+    }
+    const poets_backend_t *be = L->model.be;
+    be->download(c->lora, L->lora.params, n * sizeof(float));
+    be->download(c->adam_m, L->adam.m, n * sizeof(float));
+    be->download(c->adam_v, L->adam.v, n * sizeof(float));
+    for (int k = 0; k < L->K; k++) c->adam_t[k] = L->adam.t[k];
+}
+
+static int checkpoint_restore(loop_t *L, poets_err_t *err)
+{
+    const poets_checkpoint_t *c = &L->st.ckpt;
+    if (L->K == 0 || c->rounds == 0 || c->n_lora == 0) return 0; /* nothing trained yet: fresh init */
+    size_t n = (size_t)L->K * L->lora.member_floats;
+    if (c->n_lora != n)
+        return poets_fail(err, "%s: checkpoint holds %zu adapter floats, the configuration needs %zu",
+                          L->opts.resume_path, c->n_lora, n);
+    const poets_backend_t *be = L->model.be;
+    be->upload(L->lora.params, c->lora, n * sizeof(float));
+    be->upload(L->adam.m, c->adam_m, n * sizeof(float));
+    be->upload(L->adam.v, c->adam_v, n * sizeof(float));
+    for (int k = 0; k < L->K; k++) L->adam.t[k] = c->adam_t[k];
+    return 0;
+}
+
+static int save(loop_t *L, poets_err_t *err)
+{
+    const char *path = L->opts.resume_path ? L->opts.resume_path : L->opts.out_path;
+    return poets_store_save(path, &L->st, err);
+}
+
+/* ---- propose ---- */
+
+typedef struct proposal {
+    int n;
+    int *tokens;   /* [n, max_len] */
+    int *length;
+    char **text;
+    int *member;
+    int duplicates;
+} proposal_t;
+
+static void proposal_free(proposal_t *p)
+{
+    for (int i = 0; i < p->n; i++) free(p->text[i]);
+    free(p->tokens), free(p->length), free(p->text), free(p->member);
+}
+
+static int is_duplicate(const poets_strmap_t *seen, const proposal_t *p, int i)
+{
+    int v;
+    if (poets_strmap_get(seen, p->text[i], strlen(p->text[i]), &v)) return 1;
+    for (int j = 0; j < i; j++)
+        if (strcmp(p->text[j], p->text[i]) == 0) return 1;
+    return 0;
+}
+
+static poets_strmap_t *buffer_texts(const loop_t *L)
+{
+    poets_strmap_t *seen = poets_strmap_new();
+    for (size_t i = 0; i < L->st.replay.n; i++) poets_strmap_put(seen, L->st.replay.text[i], strlen(L->st.replay.text[i]), 1);
+    return seen;
+}
+
+/* Samples rows (members[], rngs[]) and writes them into p at positions rows[]. */
+static int sample_rows(loop_t *L, proposal_t *p, const int *rows, int n, poets_rng_t *rngs, poets_err_t *err)
+{
+    int ml = L->codec.max_len, prompt = L->codec.bos;
+    int *members = poets_xmalloc((size_t)n * sizeof(int)), *tok = poets_xmalloc((size_t)n * ml * sizeof(int));
+    int *len = poets_xmalloc((size_t)n * sizeof(int));
+    double *lp = poets_xmalloc((size_t)n * sizeof(double));
+    poets_rng_t *rr = poets_xmalloc((size_t)n * sizeof(poets_rng_t));
+    for (int i = 0; i < n; i++) members[i] = p->member[rows[i]], rr[i] = rngs[rows[i]];
+    poets_gen_spec_t gs = {.R = n, .row_member = members, .prompt = &prompt, .prompt_len = 1, .max_new = ml,
+                           .eos = L->codec.eos, .temperature = (float)L->cfg.temperature, .top_p = (float)L->cfg.top_p,
+                           .allowed = L->codec.allowed, .template_tokens = L->codec.tmpl,
+                           .template_len = L->codec.tmpl ? L->codec.tmpl_len : 0};
+    int rc = poets_gpt2_generate(&L->model, L->K ? &L->lora : NULL, &gs, rr, tok, len, lp, err);
+    for (int i = 0; i < n && rc == 0; i++) {
+        int r = rows[i];
+        memcpy(p->tokens + (size_t)r * ml, tok + (size_t)i * ml, (size_t)ml * sizeof(int));
+        p->length[r] = len[i];
+        free(p->text[r]);
+        p->text[r] = codec_text(&L->codec, tok + (size_t)i * ml, len[i]);
+        rngs[r] = rr[i];
+    }
+    free(members), free(tok), free(len), free(lp), free(rr);
+    return rc;
+}
+
+static int propose_lm(loop_t *L, proposal_t *p, poets_err_t *err)
+{
+    size_t base = L->st.replay.n;
+    poets_rng_t *rngs = poets_xmalloc((size_t)p->n * sizeof(poets_rng_t));
+    int *rows = poets_xmalloc((size_t)p->n * sizeof(int));
+    for (int c = 0; c < p->n; c++) {
+        int k = -1;
+        if (method_is(L, "poets")) {
+            poets_rng_t r;
+            poets_rng_keyed(&r, L->cfg.seed, POETS_RNG_MEMBER_DRAW, -1, (uint32_t)(base + c));
+            k = (int)poets_rng_below(&r, (uint64_t)L->K);
+        } else if (method_is(L, "single")) {
+            k = 0;
+        }
+        p->member[c] = k;
+        poets_rng_keyed(&rngs[c], L->cfg.seed, POETS_RNG_SAMPLE, k, (uint32_t)(base + c));
+        rows[c] = c;
+    }
+    int rc = sample_rows(L, p, rows, p->n, rngs, err);
+    if (rc == 0 && L->cfg.dedupe) {
+        poets_strmap_t *seen = buffer_texts(L);
+        for (int attempt = 0; attempt < L->cfg.dedupe_tries && rc == 0; attempt++) {
+            int n = 0;
+            for (int c = 0; c < p->n; c++)
+                if (is_duplicate(seen, p, c)) rows[n++] = c;
+            if (n == 0) break;
+            rc = sample_rows(L, p, rows, n, rngs, err);
+        }
+        for (int c = 0; c < p->n && rc == 0; c++) p->duplicates += is_duplicate(seen, p, c);
+        poets_strmap_free(seen);
+    }
+    free(rngs), free(rows);
+    return rc;
+}
+
+static int propose_text(loop_t *L, int round, proposal_t *p, poets_err_t *err)
+{
+    char **out = poets_xcalloc((size_t)p->n, sizeof(char *));
+    int rc;
+    if (method_is(L, "random")) rc = poets_random_propose(L->obj, L->cfg.seed, round, p->n, out, err);
+    else if (method_is(L, "ga")) rc = poets_ga_propose(&L->cfg, L->obj, &L->st.replay, round, p->n, out, err);
+    else rc = poets_gp_ts_propose(L->gp, &L->st.replay, L->cfg.seed, round, p->n, out, err);
+    if (rc == 0) {
+        poets_strmap_t *seen = buffer_texts(L);
+        for (int c = 0; c < p->n && rc == 0; c++) {
+            p->text[c] = out[c];
+            out[c] = NULL;
+            p->member[c] = -1;
+            rc = codec_tokens(&L->codec, p->text[c], p->tokens + (size_t)c * L->codec.max_len, &p->length[c], err);
+            if (rc == 0) p->duplicates += is_duplicate(seen, p, c);
+        }
+        poets_strmap_free(seen);
+    }
+    for (int c = 0; c < p->n; c++) free(out[c]);
+    free(out);
+    return rc;
+}
+
+/* ---- evaluate + append ---- */
+
+static int evaluate_append(loop_t *L, int round, proposal_t *p, poets_err_t *err)
+{
+    poets_eval_t *ev = poets_xcalloc((size_t)p->n, sizeof *ev);
+    if (L->obj->evaluate(L->obj, (const char *const *)p->text, (size_t)p->n, ev, err) != 0) {
+        free(ev);
+        return poets_fail_prefix(err, "oracle");
+    }
+    size_t base = L->st.replay.n;
+    int Kc = boot_columns(L);
+    float *w = poets_xmalloc((size_t)Kc * sizeof(float)), *xi = poets_xmalloc((size_t)Kc * sizeof(float));
+    for (int c = 0; c < p->n; c++) {
+        uint32_t j = (uint32_t)(base + c);
+        double reward = NAN;
+        if (ev[c].valid) {
+            reward = ev[c].value;
+            if (L->cfg.noise_std > 0) {
+                poets_rng_t r;
+                poets_rng_keyed(&r, L->cfg.seed, POETS_RNG_NOISE, -1, j);
+                reward += L->cfg.noise_std * poets_rng_normal(&r);
+            }
+        }
+        for (int k = 0; k < Kc; k++) {
+            poets_rng_t r;
+            poets_rng_keyed(&r, L->cfg.seed, POETS_RNG_BOOTSTRAP, k, j);
+            if (L->K == 0 || strcmp(L->cfg.bootstrap, "none") == 0) w[k] = 1.0f;
+            else if (strcmp(L->cfg.bootstrap, "poisson") == 0) w[k] = (float)poets_rng_poisson1(&r);
+            else w[k] = poets_rng_uniform(&r) < L->cfg.bootstrap_p ? 1.0f : 0.0f;
+            poets_rng_keyed(&r, L->cfg.seed, POETS_RNG_PERTURB, k, j);
+            xi[k] = (float)poets_rng_normal(&r);
+        }
+        poets_replay_append(&L->st, p->tokens + (size_t)c * L->codec.max_len, p->length[c], p->text[c], reward,
+                            ev[c].valid ? ev[c].value : NAN,
+                            ev[c].valid, ev[c].feasible, round, p->member[c], NAN, ev[c].error, w,
+                            L->st.boot.perturb ? xi : NULL);
+    }
+    free(w), free(xi), free(ev);
+    /* reference log-probabilities: stored with the evaluations, cached for the KL */
+    if (loop_ref_fill(L, base, L->st.replay.n, err) != 0) return -1;
+    loop_gain_extend(L, base, L->st.replay.n);
+    return save(L, err);
+}
+
+/* Mean over the round's candidates of the std over members of r_k(x) (before training). */
+static int disagreement(loop_t *L, size_t first, size_t last, double *out, poets_err_t *err)
+{
+    *out = NAN;
+    if (L->K < 2 || last <= first) return 0;
+    size_t n = (last - first) * (size_t)L->K;
+    size_t *idx = poets_xmalloc(n * sizeof(size_t));
+    int *member = poets_xmalloc(n * sizeof(int));
+    for (size_t i = first, j = 0; i < last; i++)
+        for (int k = 0; k < L->K; k++) idx[j] = i, member[j++] = k;
+    double *logp = poets_xmalloc(n * sizeof(double));
+    int rc = loop_score_pairs(L, idx, member, n, logp, err);
+    if (rc == 0) {
+        float *b = poets_xmalloc((size_t)L->K * sizeof(float));
+        for (int k = 0; k < L->K; k++)
+            L->model.be->download(&b[k], L->lora.params + (size_t)k * L->lora.member_floats + poets_lora_off_offset(&L->lora),
+                                  sizeof(float));
+        double total = 0;
+        for (size_t i = first, j = 0; i < last; i++) {
+            double s = 0, s2 = 0;
+            for (int k = 0; k < L->K; k++, j++) {
+                double r = L->cfg.beta * (logp[j] - (double)L->st.replay.logp_ref[i]) + b[k];
+                s += r, s2 += r * r;
+            }
+            double mean = s / L->K, var = s2 / L->K - mean * mean;
+            total += sqrt(var > 0 ? var : 0);
+        }
+        *out = total / (double)(last - first);
+        free(b);
+    }
+    free(idx), free(member), free(logp);
+    return rc;
+}
+
+/* ---- progress ---- */
+
+static void progress(const loop_t *L, const poets_trace_row_t *row, double secs_round, double elapsed)
+{
+    if (L->opts.quiet) return;
+    FILE *f = L->opts.progress;
+    int tty = isatty(fileno(f));
+    double per_eval = row->evals > 0 ? elapsed / row->evals : 0;
+    double eta = per_eval * (L->cfg.budget - row->evals);
+    fprintf(f, "%sround %d  evals %d/%d  best %.6g  regret %.6g  %.2f s/round  ETA %.0f s%s", tty ? "\r\033[K" : "",
+            row->round, row->evals, L->cfg.budget, row->best, row->simple_regret, secs_round, eta, tty ? "" : "\n");
+    fflush(f);
+}
+
+/* ---- the rounds ---- */
+
+static int run_rounds(loop_t *L, poets_err_t *err)
+{
+    int Kc = boot_columns(L);
+    float *loss = poets_xmalloc((size_t)Kc * sizeof(float)), *kl = poets_xmalloc((size_t)Kc * sizeof(float));
+    float *r2 = poets_xmalloc((size_t)Kc * sizeof(float));
+    int rc = 0;
+    double t_start = now();
+    int duplicates = L->st.trace.n ? L->st.trace.duplicates[L->st.trace.n - 1] : 0;
+    for (;;) {
+        int round = (int)L->st.trace.n;
+        size_t first = L->st.replay.n;
+        /* evaluations of an uncommitted round (after a resume) are kept: continue at train */
+        while (first > 0 && L->st.replay.round[first - 1] == round) first--;
+        int pending = first < L->st.replay.n;
+        if (!pending && (int)L->st.replay.n >= L->cfg.budget) break;
+        double t0 = now(), t_gen = 0, t_eval = 0;
+        if (!pending) {
+            int n = L->cfg.budget - (int)L->st.replay.n;
+            proposal_t p = {.n = n < L->cfg.batch ? n : L->cfg.batch};
+            p.tokens = poets_xcalloc((size_t)p.n * L->codec.max_len, sizeof(int));
+            p.length = poets_xcalloc((size_t)p.n, sizeof(int));
+            p.text = poets_xcalloc((size_t)p.n, sizeof(char *));
+            p.member = poets_xcalloc((size_t)p.n, sizeof(int));
+            rc = L->uses_lm ? propose_lm(L, &p, err) : propose_text(L, round, &p, err);
+            double t1 = now();
+            t_gen = t1 - t0;
+            if (rc == 0) rc = evaluate_append(L, round, &p, err);
+            t_eval = now() - t1;
+            duplicates += p.duplicates;
+            proposal_free(&p);
+            if (rc != 0) break;
+        }
+        double t2 = now(), dis = NAN;
+        for (int k = 0; k < Kc; k++) loss[k] = kl[k] = r2[k] = NAN;
+        if (L->trains) {
+            rc = disagreement(L, first, L->st.replay.n, &dis, err);
+            loop_targets(L);
+            if (rc == 0) rc = loop_train(L, round, loss, kl, err);
+            if (rc == 0) rc = loop_fit_r2(L, r2, err);
+            if (rc != 0) break;
+        }
+        double t_train = now() - t2;
+        poets_trace_row_t row = {.round = round, .evals = (int32_t)L->st.replay.n, .duplicates = duplicates,
+                                 .gain = loop_gain(L), .disagreement = dis, .loss = loss, .fit_r2 = r2, .kl = kl,
+                                 .t_generate = t_gen, .t_evaluate = t_eval, .t_train = t_train};
+        loop_regret(L, L->st.replay.n, &row.best, &row.simple_regret, &row.cum_regret);
+        double secs = now() - t0;
+        long tokens = 0;
+        for (size_t i = first; i < L->st.replay.n; i++) tokens += L->st.replay.length[i];
+        row.tokens_per_s = t_gen > 0 ? (double)tokens / t_gen : 0;
+        poets_trace_append(&L->st, &row);
+        checkpoint_take(L);
+        if ((rc = save(L, err)) != 0) break;
+        progress(L, &row, secs, now() - t_start);
+    }
+    if (!L->opts.quiet && isatty(fileno(L->opts.progress))) fputc('\n', L->opts.progress);
+    free(loss), free(kl), free(r2);
+    return rc;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int poets_run(const poets_run_opts_t *opts, poets_err_t *err)
+{
+    loop_t L;
+    memset(&L, 0, sizeof L);
+    L.opts = *opts;
+    if (!L.opts.progress) L.opts.progress = stderr;
+    int rc;
+    if (opts->resume_path) {
+        if (opts->n_sets > 0 || opts->config_path)
+            return poets_fail(err, "--resume continues with the run file's stored configuration: drop CONFIG and --set");
+        if (poets_store_load(opts->resume_path, &L.st, err) != 0) return -1;
+        rc = poets_config_parse_text(&L.cfg, L.st.config_yaml, strlen(L.st.config_yaml), opts->resume_path, err);
+        if (rc == 0) rc = setup(&L, err);
+        if (rc == 0) rc = checkpoint_restore(&L, err);
+        if (rc == 0) rc = loop_ref_fill(&L, 0, L.st.replay.n, err);
+        if (rc == 0) loop_gain_extend(&L, 0, L.st.replay.n);
+        /* trace rows past the checkpoint cannot exist (both are written in one save) */
+    } else {
+        if (!opts->out_path) return poets_fail(err, "--out RUN.h5 is required");
+        if (file_exists(opts->out_path))
+            return poets_fail(err, "%s: already exists (use --resume %s to continue it, or choose another --out)",
+                              opts->out_path, opts->out_path);
+        if (poets_config_load(&L.cfg, opts->config_path, opts->sets, opts->n_sets, err) != 0) return -1;
+        rc = setup(&L, err);
+        if (rc == 0) {
+            char *yaml = poets_config_to_yaml(&L.cfg);
+            poets_run_state_init(&L.st, yaml, L.cfg.method, L.cfg.seed, boot_columns(&L), L.codec.max_len,
+                                 L.cfg.perturb_sigma > 0);
+            free(yaml);
+            /* create the run file before the first oracle call: an unwritable path fails now */
+            checkpoint_take(&L);
+            rc = save(&L, err);
+        }
+    }
+    if (rc == 0) rc = run_rounds(&L, err);
+    teardown(&L);
+    return rc;
+}

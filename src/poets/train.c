@@ -1,0 +1,418 @@
+/* Training the ensemble (algorithm page §3): targets from the buffer, bootstrap minibatches,
+ * the implicit-reward loss r_k(x) = β(log π_k(x) − log π_0(x)) + b_k against the member's
+ * targets plus the per-token KL to the reference, all K members in one batched forward and
+ * backward per step. Also the reference cache and forward-only scoring of the buffer. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop_internal.h"
+
+/* A batch of replay entries laid out for scoring: unique sequences + (sequence, member) rows. */
+typedef struct layout {
+    int B, T, R;
+    int *tokens;          /* [B,T] */
+    uint8_t *score, *restricted; /* [B,T] */
+    int *row_seq, *row_member;   /* [R] */
+    int *targets;         /* [R,T] logits row p predicts token p+1 (−1: not scored) */
+    uint8_t *row_restricted;     /* [R,T] */
+} layout_t;
+
+static void layout_free(layout_t *l)
+{
+    free(l->tokens), free(l->score), free(l->restricted), free(l->row_seq), free(l->row_member);
+    free(l->targets), free(l->row_restricted);
+    memset(l, 0, sizeof *l);
+}
+
+/* Lays out rows (idx[r], member[r]); identical replay entries share one sequence. */
+static void layout_build(const loop_t *L, const size_t *idx, const int *member, int R, layout_t *l)
+{
+    const poets_replay_t *rp = &L->st.replay;
+    memset(l, 0, sizeof *l);
+    size_t *uniq = poets_xmalloc((size_t)R * sizeof(size_t));
+    int B = 0, T = 1;
+    l->row_seq = poets_xmalloc((size_t)R * sizeof(int));
+    l->row_member = poets_xmalloc((size_t)R * sizeof(int));
+    for (int r = 0; r < R; r++) {
+        int s = -1;
+        for (int b = 0; b < B && s < 0; b++)
+            if (uniq[b] == idx[r]) s = b;
+        if (s < 0) {
+            s = B;
+            uniq[B++] = idx[r];
+            if (rp->length[idx[r]] + 1 > T) T = rp->length[idx[r]] + 1;
+        }
+        l->row_seq[r] = s;
+        l->row_member[r] = member[r];
+    }
+    l->B = B, l->T = T, l->R = R;
+    l->tokens = poets_xmalloc((size_t)B * T * sizeof(int));
+    l->score = poets_xmalloc((size_t)B * T);
+    l->restricted = poets_xmalloc((size_t)B * T);
+    for (int b = 0; b < B; b++)
+        codec_layout(&L->codec, rp->tokens + uniq[b] * (size_t)rp->max_len, rp->length[uniq[b]], T,
+                     l->tokens + (size_t)b * T, l->score + (size_t)b * T, l->restricted + (size_t)b * T);
+    l->targets = poets_xmalloc((size_t)R * T * sizeof(int));
+    l->row_restricted = poets_xmalloc((size_t)R * T);
+    for (int r = 0; r < R; r++) {
+        size_t s = (size_t)l->row_seq[r] * T;
+        for (int p = 0; p < T; p++) {
+            int scored = p + 1 < T && l->score[s + p + 1];
+            l->targets[(size_t)r * T + p] = scored ? l->tokens[s + p + 1] : -1;
+            l->row_restricted[(size_t)r * T + p] = scored ? l->restricted[s + p + 1] : 0;
+        }
+    }
+    free(uniq);
+}
+
+/* Device buffers for the vocabulary ops of one layout. */
+typedef struct vocab_bufs {
+    int *targets;
+    uint8_t *allowed, *restricted;
+    float *lp, *dlp, *kl, *dkl, *ref, *dlogits;
+    size_t N, V;
+} vocab_bufs_t;
+
+static void vocab_bufs_init(const loop_t *L, const layout_t *l, vocab_bufs_t *vb, int with_grad)
+{
+    const poets_backend_t *be = L->model.be;
+    size_t N = (size_t)l->R * l->T, V = (size_t)L->codec.V;
+    memset(vb, 0, sizeof *vb);
+    vb->N = N, vb->V = V;
+    vb->targets = be->alloc(N * sizeof(int));
+    be->upload(vb->targets, l->targets, N * sizeof(int));
+    if (L->codec.allowed) {
+        vb->allowed = be->alloc(V);
+        be->upload(vb->allowed, L->codec.allowed, V);
+        vb->restricted = be->alloc(N);
+        be->upload(vb->restricted, l->row_restricted, N);
+    }
+    vb->lp = be->alloc(N * sizeof(float));
+    if (with_grad) {
+        vb->dlp = be->alloc(N * sizeof(float));
+        vb->kl = be->alloc(N * sizeof(float));
+        vb->dkl = be->alloc(N * sizeof(float));
+        vb->ref = be->alloc(N * V * sizeof(float));
+        vb->dlogits = be->alloc(N * V * sizeof(float));
+    }
+}
+
+static void vocab_bufs_free(const loop_t *L, vocab_bufs_t *vb)
+{
+    const poets_backend_t *be = L->model.be;
+    void *ptrs[] = {vb->targets, vb->allowed, vb->restricted, vb->lp, vb->dlp, vb->kl, vb->dkl, vb->ref, vb->dlogits};
+    for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
+        if (ptrs[i]) be->free(ptrs[i]);
+}
+
+/* Forward of a layout; per-row log-probabilities of the scored tokens into logp[R] and the
+ * per-position values into lp_host[R·T] (may be NULL). */
+static int forward_logp(loop_t *L, const layout_t *l, vocab_bufs_t *vb, double *logp, float *lp_host,
+                        poets_err_t *err)
+{
+    const poets_backend_t *be = L->model.be;
+    poets_batch_t b = {.B = l->B, .T = l->T, .tokens = l->tokens, .R = l->R, .row_seq = l->row_seq,
+                       .row_member = l->row_member};
+    if (poets_gpt2_forward(&L->model, L->K ? &L->lora : NULL, L->acts, &b, err) != 0) return -1;
+    be->softmax_xent_forward(vb->lp, poets_acts_logits(L->acts), vb->targets, vb->allowed, vb->restricted, (int)vb->N,
+                             (int)vb->V);
+    float *lp = lp_host ? lp_host : poets_xmalloc(vb->N * sizeof(float));
+    be->download(lp, vb->lp, vb->N * sizeof(float));
+    for (int r = 0; r < l->R; r++) {
+        double s = 0;
+        for (int p = 0; p < l->T; p++) s += lp[(size_t)r * l->T + p];
+        logp[r] = s;
+    }
+    if (!lp_host) free(lp);
+    return 0;
+}
+
+#define SCORE_CHUNK 256
+
+int loop_score_pairs(loop_t *L, const size_t *idx, const int *member, size_t n, double *logp, poets_err_t *err)
+{
+    for (size_t first = 0; first < n; first += SCORE_CHUNK) {
+        int R = (int)(n - first < SCORE_CHUNK ? n - first : SCORE_CHUNK);
+        layout_t l;
+        vocab_bufs_t vb;
+        layout_build(L, idx + first, member + first, R, &l);
+        vocab_bufs_init(L, &l, &vb, 0);
+        int rc = forward_logp(L, &l, &vb, logp + first, NULL, err);
+        vocab_bufs_free(L, &vb);
+        layout_free(&l);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* log-softmax of one logits row over the support (allowed set when restricted). */
+static void log_softmax_support(const float *logits, int V, const uint8_t *allowed, int restricted, float *out)
+{
+    double mx = -INFINITY, sum = 0;
+    for (int v = 0; v < V; v++)
+        if ((!restricted || allowed[v]) && logits[v] > mx) mx = logits[v];
+    for (int v = 0; v < V; v++)
+        if (!restricted || allowed[v]) sum += exp((double)logits[v] - mx);
+    double lse = mx + log(sum);
+    for (int v = 0; v < V; v++) out[v] = (!restricted || allowed[v]) ? (float)((double)logits[v] - lse) : -INFINITY;
+}
+
+int loop_ref_fill(loop_t *L, size_t first, size_t last, poets_err_t *err)
+{
+    poets_replay_t *rp = &L->st.replay;
+    int V = L->codec.V;
+    if (last > L->ref_cap) {
+        size_t cap = L->ref_cap ? L->ref_cap : 64;
+        while (cap < last) cap *= 2;
+        L->ref = poets_xrealloc(L->ref, cap * sizeof *L->ref);
+        L->ref_n = poets_xrealloc(L->ref_n, cap * sizeof *L->ref_n);
+        L->ref_cap = cap;
+    }
+    for (size_t chunk = first; chunk < last; chunk += SCORE_CHUNK) {
+        int R = (int)(last - chunk < SCORE_CHUNK ? last - chunk : SCORE_CHUNK);
+        size_t *idx = poets_xmalloc((size_t)R * sizeof(size_t));
+        int *member = poets_xmalloc((size_t)R * sizeof(int));
+        for (int r = 0; r < R; r++) idx[r] = chunk + (size_t)r, member[r] = -1;
+        layout_t l;
+        layout_build(L, idx, member, R, &l);
+        poets_batch_t b = {.B = l.B, .T = l.T, .tokens = l.tokens, .R = l.R, .row_seq = l.row_seq,
+                           .row_member = l.row_member};
+        int rc = poets_gpt2_forward(&L->model, L->K ? &L->lora : NULL, L->acts, &b, err);
+        if (rc == 0) {
+            size_t N = (size_t)R * l.T;
+            float *logits = poets_xmalloc(N * (size_t)V * sizeof(float));
+            L->model.be->download(logits, poets_acts_logits(L->acts), N * (size_t)V * sizeof(float));
+            for (int r = 0; r < R; r++) {
+                size_t i = idx[r];
+                int n = 0;
+                for (int p = 0; p < l.T; p++) n += l.targets[(size_t)r * l.T + p] >= 0;
+                L->ref[i] = poets_xmalloc((size_t)(n ? n : 1) * V * sizeof(float));
+                L->ref_n[i] = n;
+                double lp = 0;
+                int j = 0;
+                for (int p = 0; p < l.T; p++) {
+                    int tgt = l.targets[(size_t)r * l.T + p];
+                    if (tgt < 0) continue;
+                    float *row = L->ref[i] + (size_t)j++ * V;
+                    log_softmax_support(logits + ((size_t)r * l.T + p) * V, V, L->codec.allowed,
+                                        l.row_restricted[(size_t)r * l.T + p], row);
+                    lp += row[tgt];
+                }
+                rp->logp_ref[i] = (float)lp;
+            }
+            free(logits);
+        }
+        layout_free(&l);
+        free(idx);
+        free(member);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+void loop_targets(loop_t *L)
+{
+    const poets_replay_t *rp = &L->st.replay;
+    size_t n = rp->n, n_valid = 0;
+    double mean = 0, var = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rp->valid[i]) mean += rp->reward[i], n_valid++;
+    if (n_valid) mean /= (double)n_valid;
+    for (size_t i = 0; i < n; i++)
+        if (rp->valid[i]) var += (rp->reward[i] - mean) * (rp->reward[i] - mean);
+    double s = n_valid ? sqrt(var / (double)n_valid) : 0;
+    if (s < 1e-6) s = 1e-6;
+    double lowest = INFINITY;
+    L->targets = poets_xrealloc(L->targets, (n ? n : 1) * sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        L->targets[i] = rp->valid[i] ? (rp->reward[i] - mean) / s : NAN;
+        if (rp->valid[i] && L->targets[i] < lowest) lowest = L->targets[i];
+    }
+    double invalid = n_valid ? lowest - 1 : -1;
+    if (!L->cfg.invalid_target_auto) invalid = L->cfg.invalid_target;
+    int skip = strcmp(L->cfg.invalid, "skip") == 0;
+    for (size_t i = 0; i < n; i++)
+        if (!rp->valid[i]) L->targets[i] = skip ? NAN : invalid;
+}
+
+/* Member k's target for entry i (NaN: not trained on). */
+static double member_target(const loop_t *L, int k, size_t i)
+{
+    double t = L->targets[i];
+    if (L->st.boot.perturb && !isnan(t)) t += L->cfg.perturb_sigma * L->st.boot.perturb[i * (size_t)L->K + k];
+    return t;
+}
+
+/* Indices of member k's training pool {i : w_ki > 0, target defined}. */
+static size_t member_pool(const loop_t *L, int k, size_t *pool)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < L->st.replay.n; i++)
+        if (L->st.boot.weights[i * (size_t)L->K + k] > 0 && !isnan(member_target(L, k, i))) pool[n++] = i;
+    return n;
+}
+
+static float member_offset(const loop_t *L, int k)
+{
+    float b;
+    L->model.be->download(&b, L->lora.params + (size_t)k * L->lora.member_floats + poets_lora_off_offset(&L->lora),
+                          sizeof b);
+    return b;
+}
+
+/* One AdamW step of every member on its own minibatch, all members in one forward/backward. */
+static int train_step(loop_t *L, int round, int step, size_t *pool, float *loss, float *kl_out, poets_err_t *err)
+{
+    const poets_backend_t *be = L->model.be;
+    int K = L->K, mbs = L->cfg.train_batch, V = L->codec.V;
+    double beta = L->cfg.beta;
+    size_t *idx = poets_xmalloc((size_t)K * mbs * sizeof(size_t));
+    int *member = poets_xmalloc((size_t)K * mbs * sizeof(int));
+    int *count = poets_xcalloc((size_t)K, sizeof(int));
+    int R = 0;
+    for (int k = 0; k < K; k++) {
+        size_t n = member_pool(L, k, pool);
+        /* uniform without replacement: partial Fisher–Yates on the pool */
+        poets_rng_t r;
+        poets_rng_keyed(&r, L->cfg.seed, POETS_RNG_MINIBATCH, k, (uint32_t)(round * L->cfg.steps_per_round + step));
+        size_t take = n < (size_t)mbs ? n : (size_t)mbs;
+        for (size_t j = 0; j < take; j++) {
+            size_t pick = j + (size_t)poets_rng_below(&r, n - j);
+            size_t t = pool[j];
+            pool[j] = pool[pick];
+            pool[pick] = t;
+            idx[R] = pool[j];
+            member[R++] = k;
+        }
+        count[k] = (int)take;
+    }
+    int rc = 0;
+    if (R == 0) goto done;
+    layout_t l;
+    vocab_bufs_t vb;
+    layout_build(L, idx, member, R, &l);
+    vocab_bufs_init(L, &l, &vb, 1);
+    size_t N = (size_t)R * l.T;
+    double *logp = poets_xmalloc((size_t)R * sizeof(double));
+    float *lp = poets_xmalloc(N * sizeof(float));
+    if (forward_logp(L, &l, &vb, logp, lp, err) != 0) {
+        rc = -1;
+    } else {
+        /* reference distributions at the scored positions, from the cache */
+        float *ref = poets_xmalloc(N * (size_t)V * sizeof(float));
+        for (size_t q = 0; q < N * (size_t)V; q++) ref[q] = -logf((float)V);
+        for (int r = 0; r < R; r++) {
+            int j = 0;
+            for (int p = 0; p < l.T; p++)
+                if (l.targets[(size_t)r * l.T + p] >= 0)
+                    memcpy(ref + ((size_t)r * l.T + p) * V, L->ref[idx[r]] + (size_t)j++ * V, (size_t)V * sizeof(float));
+        }
+        be->upload(vb.ref, ref, N * (size_t)V * sizeof(float));
+        free(ref);
+        be->kl_to_ref_forward(vb.kl, poets_acts_logits(L->acts), vb.ref, vb.allowed, vb.restricted, (int)N, V);
+        float *kl = poets_xmalloc(N * sizeof(float));
+        be->download(kl, vb.kl, N * sizeof(float));
+
+        float *dlp = poets_xcalloc(N, sizeof(float)), *dkl = poets_xcalloc(N, sizeof(float));
+        be->zero(L->grad, (size_t)K * L->lora.member_floats * sizeof(float));
+        for (int k = 0, r0 = 0; k < K; r0 += count[k], k++) {
+            if (count[k] == 0) {
+                loss[k] = NAN, kl_out[k] = NAN;
+                continue;
+            }
+            float b = member_offset(L, k);
+            double wsum = 0, fit = 0, kl_sum = 0, db = 0;
+            long n_tok = 0;
+            for (int r = r0; r < r0 + count[k]; r++) wsum += L->st.boot.weights[idx[r] * (size_t)K + k];
+            double D = wsum > 1 ? wsum : 1;
+            for (int r = r0; r < r0 + count[k]; r++)
+                for (int p = 0; p < l.T; p++)
+                    if (l.targets[(size_t)r * l.T + p] >= 0) kl_sum += kl[(size_t)r * l.T + p], n_tok++;
+            for (int r = r0; r < r0 + count[k]; r++) {
+                size_t i = idx[r];
+                double w = L->st.boot.weights[i * (size_t)K + k];
+                double rew = beta * (logp[r] - (double)L->st.replay.logp_ref[i]) + b;
+                double diff = rew - member_target(L, k, i);
+                fit += w * diff * diff / D;
+                double g = 2 * w * diff / D;
+                db += g;
+                for (int p = 0; p < l.T; p++)
+                    if (l.targets[(size_t)r * l.T + p] >= 0) {
+                        dlp[(size_t)r * l.T + p] = (float)(g * beta);
+                        dkl[(size_t)r * l.T + p] = (float)(L->cfg.kl_coef / (double)(n_tok ? n_tok : 1));
+                    }
+            }
+            double mean_kl = n_tok ? kl_sum / (double)n_tok : 0;
+            loss[k] = (float)(fit + L->cfg.kl_coef * mean_kl);
+            kl_out[k] = (float)mean_kl;
+            float gb = (float)db;
+            be->upload(L->grad + (size_t)k * L->lora.member_floats + poets_lora_off_offset(&L->lora), &gb, sizeof gb);
+        }
+        be->upload(vb.dlp, dlp, N * sizeof(float));
+        be->upload(vb.dkl, dkl, N * sizeof(float));
+        be->zero(vb.dlogits, N * (size_t)V * sizeof(float));
+        be->softmax_xent_backward(vb.dlogits, vb.dlp, poets_acts_logits(L->acts), vb.targets, vb.allowed, vb.restricted,
+                                  (int)N, V);
+        be->kl_to_ref_backward(vb.dlogits, vb.dkl, poets_acts_logits(L->acts), vb.ref, vb.allowed, vb.restricted,
+                               (int)N, V);
+        /* the offset gradient was written above; keep it across the backward's accumulation */
+        if (poets_gpt2_backward(&L->model, &L->lora, L->acts, vb.dlogits, L->grad, NULL, err) != 0) rc = -1;
+        for (int k = 0; k < K && rc == 0; k++)
+            if (count[k] > 0) poets_lora_adamw_step(&L->lora, &L->adam, L->grad, k, (float)L->cfg.lr, (float)L->cfg.weight_decay);
+        free(dlp), free(dkl), free(kl);
+    }
+    free(logp), free(lp);
+    vocab_bufs_free(L, &vb);
+    layout_free(&l);
+done:
+    free(idx), free(member), free(count);
+    return rc;
+}
+
+int loop_train(loop_t *L, int round, float *loss, float *kl, poets_err_t *err)
+{
+    size_t *pool = poets_xmalloc((L->st.replay.n ? L->st.replay.n : 1) * sizeof(size_t));
+    for (int k = 0; k < L->K; k++) loss[k] = kl[k] = NAN;
+    int rc = 0;
+    for (int s = 0; s < L->cfg.steps_per_round && rc == 0; s++) rc = train_step(L, round, s, pool, loss, kl, err);
+    free(pool);
+    return rc;
+}
+
+int loop_fit_r2(loop_t *L, float *r2, poets_err_t *err)
+{
+    int K = L->K;
+    size_t n = L->st.replay.n;
+    size_t cap = n * (size_t)K + 1;
+    size_t *idx = poets_xmalloc(cap * sizeof(size_t));
+    int *member = poets_xmalloc(cap * sizeof(int));
+    size_t m = 0;
+    for (int k = 0; k < K; k++)
+        for (size_t i = 0; i < n; i++)
+            if (L->st.boot.weights[i * (size_t)K + k] > 0 && !isnan(member_target(L, k, i))) idx[m] = i, member[m++] = k;
+    double *logp = poets_xmalloc((m ? m : 1) * sizeof(double));
+    int rc = loop_score_pairs(L, idx, member, m, logp, err);
+    for (int k = 0; k < K && rc == 0; k++) {
+        float b = member_offset(L, k);
+        double sw = 0, swt = 0;
+        for (size_t j = 0; j < m; j++)
+            if (member[j] == k) {
+                double w = L->st.boot.weights[idx[j] * (size_t)K + k];
+                sw += w, swt += w * member_target(L, k, idx[j]);
+            }
+        double tbar = sw > 0 ? swt / sw : 0, ss_res = 0, ss_tot = 0;
+        for (size_t j = 0; j < m; j++)
+            if (member[j] == k) {
+                size_t i = idx[j];
+                double w = L->st.boot.weights[i * (size_t)K + k], t = member_target(L, k, i);
+                double rew = L->cfg.beta * (logp[j] - (double)L->st.replay.logp_ref[i]) + b;
+                ss_res += w * (rew - t) * (rew - t);
+                ss_tot += w * (t - tbar) * (t - tbar);
+            }
+        r2[k] = ss_tot > 0 ? (float)(1 - ss_res / ss_tot) : NAN;
+    }
+    free(idx), free(member), free(logp);
+    return rc;
+}
