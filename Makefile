@@ -63,10 +63,18 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libpoets.a
 
 bench: $(BENCH_BIN)
 
+# Developer tools (tools/*.c), e.g. the hand PEFT round-trip check of tests/fixtures/README.md.
+TOOLS_BIN := $(patsubst tools/%.c,$(BUILD)/tools/%,$(sort $(wildcard tools/*.c)))
+.PHONY: tools
+tools: $(TOOLS_BIN)
+$(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(BUILD)/libpoets.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # libFuzzer targets (clang). Built into build-fuzz/, run briefly by the test suite.
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
-FUZZ_LIB_SRC := src/core/error.c src/core/json.c src/model/safetensors.c
+FUZZ_LIB_SRC := src/core/error.c src/core/json.c src/model/safetensors.c src/objectives/qasm_lex.c src/objectives/qasm_parse.c src/objectives/statevector.c
 fuzz: $(FUZZ_BIN)
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)

@@ -11,16 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "poets/gpt2.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "poets/timer.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -48,42 +41,42 @@ static void fill_random(const poets_backend_t *be, float *dst, size_t n, float s
  * halves: QKᵀ and PV over on average T/2 keys). */
 static double flops_per_token(const poets_gpt2_config_t *c, int T)
 {
-    double E = c->n_embd, I = c->n_inner, V = c->vocab_size;
-    double per_layer = 2 * (E * 3 * E + E * E + E * I + I * E) + 2 * 2 * E * (T / 2.0);
+    double E = c->n_embd, Inner = c->n_inner, V = c->vocab_size;
+    double per_layer = 2 * (E * 3 * E + E * E + E * Inner + Inner * E) + 2 * 2 * E * (T / 2.0);
     return c->n_layer * per_layer + 2 * E * V;
 }
 
 static double lora_flops_per_token(const poets_gpt2_config_t *c, int R)
 {
-    double E = c->n_embd, I = c->n_inner;
-    return c->n_layer * 2.0 * R * ((E + 3 * E) + (E + E) + (E + I) + (I + E));
+    double E = c->n_embd, Inner = c->n_inner;
+    return c->n_layer * 2.0 * R * ((E + 3 * E) + (E + E) + (E + Inner) + (Inner + E));
 }
 
 /* The base GEMMs of one forward of N tokens through plain sgemm. */
 static double time_sgemm(const poets_gpt2_config_t *c, int N, float *x, float *w, float *y)
 {
-    int E = c->n_embd, I = c->n_inner, V = c->vocab_size;
-    double t0 = now();
+    int E = c->n_embd, Inner = c->n_inner, V = c->vocab_size;
+    double t0 = poets_now();
     for (int l = 0; l < c->n_layer; l++) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, 3 * E, E, 1.0f, x, E, w, 3 * E, 0.0f, y, 3 * E);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, E, E, 1.0f, x, E, w, E, 0.0f, y, E);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, I, E, 1.0f, x, E, w, I, 0.0f, y, I);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, E, I, 1.0f, x, I, w, E, 0.0f, y, E);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Inner, E, 1.0f, x, E, w, Inner, 0.0f, y, Inner);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, E, Inner, 1.0f, x, Inner, w, E, 0.0f, y, E);
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, V, E, 1.0f, x, E, w, E, 0.0f, y, V);
-    return now() - t0;
+    return poets_now() - t0;
 }
 
 static double time_forward(const poets_model_t *m, const poets_lora_t *l, poets_acts_t *a, const poets_batch_t *b)
 {
     poets_err_t err;
-    double t0 = now();
+    double t0 = poets_now();
     if (poets_gpt2_forward(m, l, a, b, &err) != 0) {
         fprintf(stderr, "ensemble_forward: %s\n", err.msg);
         exit(1);
     }
     m->be->sync();
-    return now() - t0;
+    return poets_now() - t0;
 }
 
 static void bench_model(const char *label, const poets_model_t *m, int T, int reps, const int *Ks, int nK)

@@ -14,9 +14,10 @@
 #include "poets/objective.h"
 #include "poets/run_state.h"
 
-/* n uniform random strings of o->fixed_len letters of o->alphabet; stream (seed, SAMPLE, -1,
- * round). Fails when the objective has no fixed length. */
-int poets_random_propose(const poets_objective_t *o, uint64_t seed, int round, int n, char **out, poets_err_t *err);
+/* n uniform random strings over o->alphabet: o->fixed_len letters, or for free-length
+ * objectives a length uniform in [1, max_len − 1]; stream (seed, SAMPLE, -1, round). */
+int poets_random_propose(const poets_objective_t *o, uint64_t seed, int round, int n, int max_len, char **out,
+                         poets_err_t *err);
 
 /* n children of a genetic algorithm over the buffer (parents: the top cfg->ga_population valid
  * points by reward, ties to the earlier row; tournament selection, uniform crossover, point

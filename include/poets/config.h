@@ -51,6 +51,24 @@ typedef struct poets_config {
     double gp_noise_var;      /* gp_ts.noise_var: observation noise variance (standardised units) */
     /* objective gb1 */
     char gb1_data[POETS_CFG_STR]; /* gb1.data: landscape table (default data/gb1_wu2016.tsv.gz) */
+    /* objective external */
+    char external_command[1024];  /* command: the oracle, run once with /bin/sh -c */
+    double external_timeout;      /* external.timeout: seconds allowed per batch */
+    char external_template[POETS_CFG_STR]; /* external.template: none, or '_' at the free positions */
+    char external_alphabet[POETS_CFG_STR]; /* external.alphabet: characters at free positions */
+    int external_fixed_len;       /* external.fixed_len: 0 free generation, N: N free positions */
+    int external_optimum_auto;    /* external.optimum: auto (unknown) ... */
+    double external_optimum;      /* ... or f* (exact regret) */
+    double external_worst;        /* external.worst: value used for regret of invalid evaluations */
+    /* objective instability */
+    char instability_data[POETS_CFG_STR]; /* instability.data: DIWV table (default data/instability_diwv.tsv) */
+    /* objective ehrlich (Ehrlich page §9.3); 0 = unset: from the instance file, q = k */
+    char ehrlich_instance[POETS_CFG_STR]; /* instance: JSON file, or "generated" */
+    int ehrlich_v, ehrlich_L, ehrlich_c, ehrlich_k, ehrlich_q;
+    double ehrlich_epistasis;
+    uint64_t ehrlich_instance_seed;
+    /* objective qasm */
+    char qasm_hamiltonian[POETS_CFG_STR]; /* hamiltonian: h2 | tfim | artificial | a Pauli-sum file */
     /* the sources of the keys actually set, for the resolved YAML */
     unsigned char set_by_user[128];
 } poets_config_t;

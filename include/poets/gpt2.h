@@ -38,6 +38,8 @@ void poets_acts_free(poets_acts_t *a, const poets_backend_t *be);
 int poets_gpt2_forward(const poets_model_t *m, const poets_lora_t *lora, poets_acts_t *a,
                        const poets_batch_t *batch, poets_err_t *err);
 float *poets_acts_logits(poets_acts_t *a);
+/* The final hidden states (after ln_f) of the last forward, [R,T,E] in backend memory. */
+float *poets_acts_hidden(poets_acts_t *a);
 
 /* Full-parameter gradients, shaped like the model's parameters (pre-training). */
 typedef struct poets_gpt2_grads {

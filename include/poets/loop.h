@@ -16,6 +16,7 @@ typedef struct poets_run_opts {
     const char *out_path;          /* run file to create */
     const char *resume_path;       /* run file to continue (then out_path is NULL) */
     int quiet;                     /* no progress output */
+    int max_rounds;                /* > 0: stop after committing this many rounds in this call */
     FILE *progress;                /* where progress goes (stderr) */
 } poets_run_opts_t;
 

@@ -1,5 +1,6 @@
-/* `poets run CONFIG.yaml [--set key=value]... --out RUN.h5 [--quiet]` and
- * `poets run --resume RUN.h5 [--quiet]`: the POETS loop (include/poets/loop.h). */
+/* `poets run CONFIG.yaml [--set key=value]... --out RUN.h5 [--rounds N] [--quiet]` and
+ * `poets run --resume RUN.h5 [--rounds N] [--quiet]`: the POETS loop (include/poets/loop.h).
+ * --rounds N stops after N committed rounds (the run file stays resumable). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +20,21 @@ int poets_cli_run(int argc, char **argv)
         if (strcmp(a, "--quiet") == 0) {
             o.quiet = 1;
         } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--resume") == 0 ||
-                   strcmp(a, "--device") == 0) {
+                   strcmp(a, "--device") == 0 || strcmp(a, "--rounds") == 0) {
             rc = cli_take_value(argc, argv, &i, &v, &err);
             if (rc != 0) break;
             if (strcmp(a, "--set") == 0) sets[o.n_sets++] = v;
             else if (strcmp(a, "--out") == 0) o.out_path = v;
             else if (strcmp(a, "--resume") == 0) o.resume_path = v;
+            else if (strcmp(a, "--rounds") == 0) {
+                long r;
+                rc = cli_parse_int("--rounds", v, 1, 1 << 30, &r, &err);
+                o.max_rounds = (int)r;
+            }
             else if (strcmp(v, "cpu") != 0)
                 rc = poets_fail(&err, "--device %s: this build has only the cpu backend", v);
         } else if (a[0] == '-' && a[1]) {
-            rc = poets_fail(&err, "unknown option '%s' (expected --set, --out, --resume, --device, --quiet)", a);
+            rc = poets_fail(&err, "unknown option '%s' (expected --set, --out, --resume, --rounds, --device, --quiet)", a);
         } else if (!o.config_path) {
             o.config_path = a;
         } else {

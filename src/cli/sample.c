@@ -1,5 +1,6 @@
 /* `poets sample`: draws sequences from a model (optionally with a PEFT adapter), batched with a
- * KV cache; prints one decoded sequence per line (EOS and special tokens removed). */
+ * KV cache; prints one decoded sequence per line (EOS and special tokens removed, and line breaks
+ * the model generated, e.g. FASTA-style wrapping, stripped so that each sample stays one line). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,14 @@ static int parse(int argc, char **argv, sample_opts_t *o, poets_err_t *err)
     return 0;
 }
 
+static void strip_line_breaks(char *text)
+{
+    char *out = text;
+    for (const char *in = text; *in; in++)
+        if (*in != '\n' && *in != '\r') *out++ = *in;
+    *out = '\0';
+}
+
 /* Samples in chunks so that memory stays bounded for large -n. */
 #define SAMPLE_CHUNK 64
 
@@ -76,6 +85,7 @@ static int run(const sample_opts_t *o, cli_model_t *cm, poets_err_t *err)
         rc = poets_gpt2_generate(m, cm->has_adapter ? &cm->lora : NULL, &spec, rngs, tokens, lengths, logp, err);
         for (int i = 0; i < R && rc == 0; i++) {
             char *text = poets_tokenizer_decode(m->tok, tokens + (size_t)i * o->max_len, (size_t)lengths[i], 1);
+            strip_line_breaks(text);
             printf("%s\n", text);
             free(text);
         }

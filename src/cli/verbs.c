@@ -5,15 +5,17 @@ int poets_cli_sample(int argc, char **argv);
 int poets_cli_logprob(int argc, char **argv);
 int poets_cli_pretrain(int argc, char **argv);
 int poets_cli_run(int argc, char **argv);
+int poets_cli_score(int argc, char **argv);
 int poets_cli_report(int argc, char **argv);
 int poets_cli_export(int argc, char **argv);
 int poets_cli_compare(int argc, char **argv);
 
 const poets_cli_verb_t poets_cli_verbs[] = {
-    {"run", poets_cli_run, "CONFIG.yaml [--set key=value]... --out RUN.h5 [--quiet] | --resume RUN.h5 [--quiet]"},
+    {"run", poets_cli_run, "CONFIG.yaml [--set key=value]... --out RUN.h5 [--rounds N] [--quiet] | --resume RUN.h5 [--rounds N] [--quiet]"},
     {"sample", poets_cli_sample,
      "--model DIR [--adapter DIR] [-n N] [--seed S] [--max-len L] [--temperature T] [--top-p P] [--prompt TEXT]"},
     {"logprob", poets_cli_logprob, "--model DIR [--adapter DIR] [--prompt TEXT]   (sequences on stdin, one per line)"},
+    {"score", poets_cli_score, "--objective NAME [--set key=value]... [FILE...]   (sequences on stdin, one per line)"},
     {"pretrain", poets_cli_pretrain, "--corpus FILE --out MODEL_DIR [--set key=value]..."},
     {"report", poets_cli_report, "RUN.h5 [RUN2.h5 ...] [--json] [--svg OUT.svg]"},
     {"export", poets_cli_export, "RUN.h5 --member K --out ADAPTER_DIR   (member K of the latest checkpoint, 0-based)"},

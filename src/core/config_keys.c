@@ -19,7 +19,7 @@
     { .name = n, .type = POETS_CFG_ENUM, FIELD(f), .allowed = values, .def = d, .help = text }
 
 static const char *const methods[] = {"poets", "single", "prior", "random", "ga", "gp_ts", NULL};
-static const char *const objectives[] = {"gb1", NULL};
+static const char *const objectives[] = {"gb1", "external", "instability", "ehrlich", "qasm", NULL};
 static const char *const bootstraps[] = {"poisson", "bernoulli", "none", NULL};
 static const char *const invalids[] = {"target", "skip", NULL};
 static const char *const gain_kernels[] = {"auto", "hamming", "embedding", NULL};
@@ -87,6 +87,48 @@ const poets_cfg_key_t poets_cfg_keys[] = {
     /* objective gb1 */
     {.name = "gb1.data", .type = POETS_CFG_PATH, FIELD(gb1_data), .def = "data/gb1_wu2016.tsv.gz", .objective = "gb1",
      .help = "gb1: landscape table (TSV, optionally gzipped)"},
+    /* objective external */
+    {.name = "command", .type = POETS_CFG_PATH, FIELD(external_command), .def = NULL, .objective = "external",
+     .help = "external: the oracle, started once with /bin/sh -c; JSON lines on its stdin and stdout"},
+    {.name = "external.timeout", .type = POETS_CFG_DOUBLE, FIELD(external_timeout), .lo = 0, .hi = INFINITY,
+     .bounds = OPEN_LO | OPEN_HI, .def = "60", .objective = "external",
+     .help = "external: seconds the oracle may take per batch before the round stops"},
+    {.name = "external.template", .type = POETS_CFG_PATH, FIELD(external_template), .def = "none",
+     .objective = "external", .help = "external: fixed characters with '_' at the free positions (none: no template)"},
+    {.name = "external.alphabet", .type = POETS_CFG_PATH, FIELD(external_alphabet), .def = "ACDEFGHIKLMNPQRSTVWY",
+     .objective = "external", .help = "external: distinct characters allowed at free positions"},
+    {.name = "external.fixed_len", .type = POETS_CFG_INT, FIELD(external_fixed_len), .lo = 0, .hi = 1048576,
+     .def = "0", .objective = "external",
+     .help = "external: N free positions over the alphabet, no template (0: free generation up to max_len)"},
+    {.name = "external.optimum", .type = POETS_CFG_AUTO_DOUBLE, FIELD(external_optimum),
+     .flag_offset = offsetof(poets_config_t, external_optimum_auto), .def = "auto", .objective = "external",
+     .help = "external: known optimum f* for exact regret (auto: unknown, best so far only)"},
+    {.name = "external.worst", .type = POETS_CFG_DOUBLE, FIELD(external_worst), .lo = -INFINITY, .hi = INFINITY,
+     .bounds = OPEN_LO | OPEN_HI, .def = "0", .objective = "external",
+     .help = "external: value used for the regret of invalid evaluations (with external.optimum)"},
+    /* objective instability */
+    {.name = "instability.data", .type = POETS_CFG_PATH, FIELD(instability_data), .def = "data/instability_diwv.tsv",
+     .objective = "instability", .help = "instability: dipeptide instability weight table (TSV)"},
+    /* objective ehrlich (Ehrlich page §9.3) */
+    {.name = "instance", .type = POETS_CFG_PATH, FIELD(ehrlich_instance), .def = "generated", .objective = "ehrlich",
+     .help = "ehrlich: instance file (JSON), or generated: from ehrlich.v/L/c/k/q/epistasis and instance_seed"},
+    {.name = "ehrlich.v", .type = POETS_CFG_INT, FIELD(ehrlich_v), .lo = 0, .hi = 52, .def = "0", .objective = "ehrlich",
+     .help = "ehrlich: vocabulary size, 3..52 (0: from instance)"},
+    {.name = "ehrlich.L", .type = POETS_CFG_INT, FIELD(ehrlich_L), .lo = 0, .hi = 1048576, .def = "0",
+     .objective = "ehrlich", .help = "ehrlich: sequence length (0: from instance)"},
+    {.name = "ehrlich.c", .type = POETS_CFG_INT, FIELD(ehrlich_c), .lo = 0, .hi = 1048576, .def = "0",
+     .objective = "ehrlich", .help = "ehrlich: number of motifs (0: from instance)"},
+    {.name = "ehrlich.k", .type = POETS_CFG_INT, FIELD(ehrlich_k), .lo = 0, .hi = 1048576, .def = "0",
+     .objective = "ehrlich", .help = "ehrlich: motif length, >= 2 (0: from instance)"},
+    {.name = "ehrlich.q", .type = POETS_CFG_INT, FIELD(ehrlich_q), .lo = 0, .hi = 1048576, .def = "0",
+     .objective = "ehrlich", .help = "ehrlich: quantization levels, a divisor of k (0: q = k, or the instance's)"},
+    {.name = "ehrlich.epistasis", .type = POETS_CFG_DOUBLE, FIELD(ehrlich_epistasis), .lo = 0, .hi = 4,
+     .bounds = OPEN_HI, .def = "0", .objective = "ehrlich", .help = "ehrlich: epistasis factor (0: off)"},
+    {.name = "ehrlich.instance_seed", .type = POETS_CFG_U64, FIELD(ehrlich_instance_seed), .def = "0",
+     .objective = "ehrlich", .help = "ehrlich: seed of the generated instance (never the run seed)"},
+    /* objective qasm (docs/qasm-subset.md, data/hamiltonians/README.md) */
+    {.name = "hamiltonian", .type = POETS_CFG_PATH, FIELD(qasm_hamiltonian), .def = "h2", .objective = "qasm",
+     .help = "qasm: Pauli-sum Hamiltonian, a shipped name (h2, tfim, artificial) or a file in that format"},
 };
 
 const size_t poets_cfg_n_keys = sizeof poets_cfg_keys / sizeof poets_cfg_keys[0];

@@ -46,6 +46,8 @@ void poets_acts_free(poets_acts_t *a, const poets_backend_t *be)
 
 float *poets_acts_logits(poets_acts_t *a) { return a->logits; }
 
+float *poets_acts_hidden(poets_acts_t *a) { return a->lnf; }
+
 static int lora_first_layer(const poets_lora_t *lora) { return lora ? lora->first_layer : 0; }
 
 /* Lays out every activation of a (B,T,R) batch in one allocation (re-allocated only when it

@@ -6,10 +6,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "poets/gpt2.h"
 #include "poets/rng.h"
+#include "poets/timer.h"
 
 void poets_pretrain_defaults(poets_pretrain_opts_t *o)
 {
@@ -17,13 +17,6 @@ void poets_pretrain_defaults(poets_pretrain_opts_t *o)
                                  .block = 256, .batch = 16, .steps = 2000, .warmup = 100, .lr = 3e-3,
                                  .min_lr_frac = 0.1, .weight_decay = 0.01, .clip = 1.0, .seed = 0,
                                  .holdout = 0.05, .eval_every = 250, .eval_max = 256};
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void init_params(poets_model_t *m, uint64_t seed)
@@ -267,7 +260,7 @@ int poets_pretrain(poets_model_t *m, poets_tokenizer_t *tok, const poets_corpus_
     float *gh = poets_xmalloc(m->n_params * sizeof(float));
     int *tokens = poets_xmalloc((size_t)o->batch * o->block * sizeof(int));
     int *targets = poets_xmalloc((size_t)o->batch * o->block * sizeof(int));
-    double t0 = now(), recent = 0;
+    double t0 = poets_now(), recent = 0;
     int recent_n = 0, rc = 0;
     for (int step = 1; step <= o->steps && rc == 0; step++) {
         poets_rng_keyed(&r, o->seed, POETS_RNG_PRETRAIN, -1, (uint32_t)step);
@@ -302,7 +295,7 @@ int poets_pretrain(poets_model_t *m, poets_tokenizer_t *tok, const poets_corpus_
         if (step > o->steps - 50) recent += loss, recent_n++;
         if (logf && (step % 10 == 0 || step == 1))
             fprintf(logf, "step %d/%d loss %.4f lr %.2e grad_norm %.3f %.0f tokens/s\n", step, o->steps, loss, lr, norm,
-                    (double)step * o->batch * o->block / (now() - t0));
+                    (double)step * o->batch * o->block / (poets_now() - t0));
         if (o->eval_every > 0 && step % o->eval_every == 0 && step < o->steps) {
             double mn, un;
             size_t nr;
@@ -323,7 +316,7 @@ int poets_pretrain(poets_model_t *m, poets_tokenizer_t *tok, const poets_corpus_
             res->heldout_ppl = exp(mn);
             res->unigram_ppl = exp(un);
             res->final_train_loss = recent_n ? recent / recent_n : NAN;
-            res->seconds = now() - t0;
+            res->seconds = poets_now() - t0;
             if (logf) fprintf(logf, "final: held-out perplexity %.3f, unigram %.3f, over %zu residues\n", res->heldout_ppl,
                              res->unigram_ppl, nr);
         }

@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "objectives/ehrlich.h"
+#include "objectives/external.h"
+#include "objectives/instability.h"
+#include "objectives/qasm.h"
+
 typedef int (*poets_objective_ctor_t)(const poets_config_t *cfg, poets_objective_t **out, poets_err_t *err);
 
 static const struct {
@@ -13,6 +18,10 @@ static const struct {
     poets_objective_ctor_t create;
 } objective_table[] = {
     {"gb1", poets_objective_gb1},
+    {"external", poets_objective_external},
+    {"instability", poets_objective_instability},
+    {"ehrlich", poets_objective_ehrlich},
+    {"qasm", poets_objective_qasm},
 };
 
 #define N_OBJECTIVES (sizeof objective_table / sizeof objective_table[0])

@@ -5,22 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../objectives/data_path.h"
 #include "loop_internal.h"
 #include "poets/store.h"
 #include "poets/strmap.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "poets/timer.h"
 
 static int method_is(const loop_t *L, const char *m) { return strcmp(L->cfg.method, m) == 0; }
+
+int loop_member_draw(uint64_t seed, int K, size_t eval_index)
+{
+    poets_rng_t r;
+    poets_rng_keyed(&r, seed, POETS_RNG_MEMBER_DRAW, -1, (uint32_t)eval_index);
+    return (int)poets_rng_below(&r, (uint64_t)K);
+}
+
+float loop_bootstrap_weight(const poets_config_t *cfg, int k, size_t eval_index)
+{
+    poets_rng_t r;
+    poets_rng_keyed(&r, cfg->seed, POETS_RNG_BOOTSTRAP, k, (uint32_t)eval_index);
+    if (strcmp(cfg->bootstrap, "none") == 0) return 1.0f;
+    if (strcmp(cfg->bootstrap, "poisson") == 0) return (float)poets_rng_poisson1(&r);
+    return poets_rng_uniform(&r) < cfg->bootstrap_p ? 1.0f : 0.0f;
+}
 
 /* ---- set-up ---- */
 
@@ -45,7 +54,7 @@ static int setup(loop_t *L, poets_err_t *err)
         L->grad = L->model.be->alloc((size_t)L->K * L->lora.member_floats * sizeof(float));
     }
     if (method_is(L, "gp_ts") && poets_gp_ts_create(&L->cfg, L->obj, &L->gp, err) != 0) return -1;
-    if ((method_is(L, "random") || method_is(L, "ga")) && L->obj->fixed_len <= 0)
+    if (method_is(L, "ga") && L->obj->fixed_len <= 0)
         return poets_fail(err, "method %s: objective %s has no fixed-length candidates", L->cfg.method, L->cfg.objective);
     return 0;
 }
@@ -62,8 +71,8 @@ static void teardown(loop_t *L)
     codec_free(&L->codec);
     if (L->model.param_mem) poets_model_free(&L->model);
     if (L->obj) poets_objective_free(L->obj);
-    for (size_t i = 0; i < L->st.replay.n && L->ref; i++) free(L->ref[i]);
-    free(L->ref), free(L->ref_n), free(L->gain_L), free(L->targets);
+    for (size_t i = 0; i < L->st.replay.n && L->ref; i++) free(L->ref[i]), free(L->embed[i]);
+    free(L->ref), free(L->ref_n), free(L->embed), free(L->gain_L), free(L->targets);
     poets_run_state_free(&L->st);
 }
 
@@ -181,21 +190,16 @@ static int propose_lm(loop_t *L, proposal_t *p, poets_err_t *err)
     int *rows = poets_xmalloc((size_t)p->n * sizeof(int));
     for (int c = 0; c < p->n; c++) {
         int k = -1;
-        if (method_is(L, "poets")) {
-            poets_rng_t r;
-            poets_rng_keyed(&r, L->cfg.seed, POETS_RNG_MEMBER_DRAW, -1, (uint32_t)(base + c));
-            k = (int)poets_rng_below(&r, (uint64_t)L->K);
-        } else if (method_is(L, "single")) {
-            k = 0;
-        }
+        if (method_is(L, "poets")) k = loop_member_draw(L->cfg.seed, L->K, base + (size_t)c);
+        else if (method_is(L, "single")) k = 0;
         p->member[c] = k;
         poets_rng_keyed(&rngs[c], L->cfg.seed, POETS_RNG_SAMPLE, k, (uint32_t)(base + c));
         rows[c] = c;
     }
     int rc = sample_rows(L, p, rows, p->n, rngs, err);
-    if (rc == 0 && L->cfg.dedupe) {
+    if (rc == 0) {
         poets_strmap_t *seen = buffer_texts(L);
-        for (int attempt = 0; attempt < L->cfg.dedupe_tries && rc == 0; attempt++) {
+        for (int attempt = 0; L->cfg.dedupe && attempt < L->cfg.dedupe_tries && rc == 0; attempt++) {
             int n = 0;
             for (int c = 0; c < p->n; c++)
                 if (is_duplicate(seen, p, c)) rows[n++] = c;
@@ -213,7 +217,7 @@ static int propose_text(loop_t *L, int round, proposal_t *p, poets_err_t *err)
 {
     char **out = poets_xcalloc((size_t)p->n, sizeof(char *));
     int rc;
-    if (method_is(L, "random")) rc = poets_random_propose(L->obj, L->cfg.seed, round, p->n, out, err);
+    if (method_is(L, "random")) rc = poets_random_propose(L->obj, L->cfg.seed, round, p->n, L->codec.max_len, out, err);
     else if (method_is(L, "ga")) rc = poets_ga_propose(&L->cfg, L->obj, &L->st.replay, round, p->n, out, err);
     else rc = poets_gp_ts_propose(L->gp, &L->st.replay, L->cfg.seed, round, p->n, out, err);
     if (rc == 0) {
@@ -256,11 +260,8 @@ static int evaluate_append(loop_t *L, int round, proposal_t *p, poets_err_t *err
             }
         }
         for (int k = 0; k < Kc; k++) {
+            w[k] = L->K == 0 ? 1.0f : loop_bootstrap_weight(&L->cfg, k, j);
             poets_rng_t r;
-            poets_rng_keyed(&r, L->cfg.seed, POETS_RNG_BOOTSTRAP, k, j);
-            if (L->K == 0 || strcmp(L->cfg.bootstrap, "none") == 0) w[k] = 1.0f;
-            else if (strcmp(L->cfg.bootstrap, "poisson") == 0) w[k] = (float)poets_rng_poisson1(&r);
-            else w[k] = poets_rng_uniform(&r) < L->cfg.bootstrap_p ? 1.0f : 0.0f;
             poets_rng_keyed(&r, L->cfg.seed, POETS_RNG_PERTURB, k, j);
             xi[k] = (float)poets_rng_normal(&r);
         }
@@ -326,22 +327,38 @@ static void progress(const loop_t *L, const poets_trace_row_t *row, double secs_
 
 /* ---- the rounds ---- */
 
+/* Replay entries in [first, last) whose text equals an earlier entry's: the duplicates a round
+ * submitted, recounted when a resume continues a round whose evaluations were written before
+ * its commit. */
+static int replay_duplicates(const loop_t *L, size_t first, size_t last)
+{
+    poets_strmap_t *seen = poets_strmap_new();
+    int n = 0, v;
+    for (size_t i = 0; i < last; i++) {
+        const char *t = L->st.replay.text[i];
+        if (poets_strmap_get(seen, t, strlen(t), &v)) n += i >= first;
+        else poets_strmap_put(seen, t, strlen(t), 1);
+    }
+    poets_strmap_free(seen);
+    return n;
+}
+
 static int run_rounds(loop_t *L, poets_err_t *err)
 {
     int Kc = boot_columns(L);
     float *loss = poets_xmalloc((size_t)Kc * sizeof(float)), *kl = poets_xmalloc((size_t)Kc * sizeof(float));
     float *r2 = poets_xmalloc((size_t)Kc * sizeof(float));
     int rc = 0;
-    double t_start = now();
+    double t_start = poets_now();
     int duplicates = L->st.trace.n ? L->st.trace.duplicates[L->st.trace.n - 1] : 0;
-    for (;;) {
+    for (int done_here = 0; L->opts.max_rounds <= 0 || done_here < L->opts.max_rounds; done_here++) {
         int round = (int)L->st.trace.n;
         size_t first = L->st.replay.n;
         /* evaluations of an uncommitted round (after a resume) are kept: continue at train */
         while (first > 0 && L->st.replay.round[first - 1] == round) first--;
         int pending = first < L->st.replay.n;
         if (!pending && (int)L->st.replay.n >= L->cfg.budget) break;
-        double t0 = now(), t_gen = 0, t_eval = 0;
+        double t0 = poets_now(), t_gen = 0, t_eval = 0;
         if (!pending) {
             int n = L->cfg.budget - (int)L->st.replay.n;
             proposal_t p = {.n = n < L->cfg.batch ? n : L->cfg.batch};
@@ -350,15 +367,17 @@ static int run_rounds(loop_t *L, poets_err_t *err)
             p.text = poets_xcalloc((size_t)p.n, sizeof(char *));
             p.member = poets_xcalloc((size_t)p.n, sizeof(int));
             rc = L->uses_lm ? propose_lm(L, &p, err) : propose_text(L, round, &p, err);
-            double t1 = now();
+            double t1 = poets_now();
             t_gen = t1 - t0;
             if (rc == 0) rc = evaluate_append(L, round, &p, err);
-            t_eval = now() - t1;
+            t_eval = poets_now() - t1;
             duplicates += p.duplicates;
             proposal_free(&p);
             if (rc != 0) break;
+        } else if (L->cfg.dedupe || !L->uses_lm) {
+            duplicates += replay_duplicates(L, first, L->st.replay.n); /* as counted when proposed */
         }
-        double t2 = now(), dis = NAN;
+        double t2 = poets_now(), dis = NAN;
         for (int k = 0; k < Kc; k++) loss[k] = kl[k] = r2[k] = NAN;
         if (L->trains) {
             rc = disagreement(L, first, L->st.replay.n, &dis, err);
@@ -367,19 +386,19 @@ static int run_rounds(loop_t *L, poets_err_t *err)
             if (rc == 0) rc = loop_fit_r2(L, r2, err);
             if (rc != 0) break;
         }
-        double t_train = now() - t2;
+        double t_train = poets_now() - t2;
         poets_trace_row_t row = {.round = round, .evals = (int32_t)L->st.replay.n, .duplicates = duplicates,
                                  .gain = loop_gain(L), .disagreement = dis, .loss = loss, .fit_r2 = r2, .kl = kl,
                                  .t_generate = t_gen, .t_evaluate = t_eval, .t_train = t_train};
         loop_regret(L, L->st.replay.n, &row.best, &row.simple_regret, &row.cum_regret);
-        double secs = now() - t0;
+        double secs = poets_now() - t0;
         long tokens = 0;
         for (size_t i = first; i < L->st.replay.n; i++) tokens += L->st.replay.length[i];
         row.tokens_per_s = t_gen > 0 ? (double)tokens / t_gen : 0;
         poets_trace_append(&L->st, &row);
         checkpoint_take(L);
         if ((rc = save(L, err)) != 0) break;
-        progress(L, &row, secs, now() - t_start);
+        progress(L, &row, secs, poets_now() - t_start);
     }
     if (!L->opts.quiet && isatty(fileno(L->opts.progress))) fputc('\n', L->opts.progress);
     free(loss), free(kl), free(r2);
@@ -406,7 +425,12 @@ int poets_run(const poets_run_opts_t *opts, poets_err_t *err)
         rc = poets_config_parse_text(&L.cfg, L.st.config_yaml, strlen(L.st.config_yaml), opts->resume_path, err);
         if (rc == 0) rc = setup(&L, err);
         if (rc == 0) rc = checkpoint_restore(&L, err);
-        if (rc == 0) rc = loop_ref_fill(&L, 0, L.st.replay.n, err);
+        /* the reference cache in the batches the run filled it in (one per round's evaluations):
+         * the forward's float rounding depends on the batch's shape, and the KL uses the cache */
+        for (size_t first = 0, last; first < L.st.replay.n && rc == 0; first = last) {
+            for (last = first + 1; last < L.st.replay.n && L.st.replay.round[last] == L.st.replay.round[first];) last++;
+            rc = loop_ref_fill(&L, first, last, err);
+        }
         if (rc == 0) loop_gain_extend(&L, 0, L.st.replay.n);
         /* trace rows past the checkpoint cannot exist (both are written in one save) */
     } else {

@@ -32,6 +32,7 @@ typedef struct loop {
      * of each replay entry: ref[i] is [ref_n[i], V] */
     float **ref;
     int *ref_n;
+    float **embed;       /* [N][E] unit-normalised mean final hidden state under π0 */
     size_t ref_cap;
     /* information gain: packed lower Cholesky factor of I + K/σ² over the evaluated points */
     double *gain_L;
@@ -39,6 +40,12 @@ typedef struct loop {
     double gain_logdet;
     double *targets;     /* [N] standardised targets of the current round (NaN: left out) */
 } loop_t;
+
+/* loop.c */
+/* Member proposing evaluation eval_index (stream member_draw, uniform over K). */
+int loop_member_draw(uint64_t seed, int K, size_t eval_index);
+/* Bootstrap weight of member k for evaluation eval_index (stream bootstrap; algorithm §3). */
+float loop_bootstrap_weight(const poets_config_t *cfg, int k, size_t eval_index);
 
 /* train.c */
 /* Fills ref/ref_n and replay.logp_ref for replay entries [first, last). */
@@ -55,7 +62,7 @@ int loop_fit_r2(loop_t *L, float *r2, poets_err_t *err);
 /* metrics.c */
 /* Adds replay entries [first, last) to the information-gain factorisation. */
 void loop_gain_extend(loop_t *L, size_t first, size_t last);
-/* γ̂ = ½ log det(I + σ⁻² K) over the points added so far (NaN without a kernel). */
+/* γ̂ = ½ log det(I + σ⁻² K) over the points added so far (hamming or embedding kernel). */
 double loop_gain(const loop_t *L);
 /* best, simple and cumulative regret over the first n evaluations (algorithm page §6). */
 void loop_regret(const loop_t *L, size_t n, double *best, double *simple, double *cum);

@@ -34,7 +34,7 @@ void loop_regret(const loop_t *L, size_t n, double *best, double *simple, double
     *cum = c;
 }
 
-/* Hamming kernel on equal-length candidate texts: 1 − d_H/L. */
+/* Hamming kernel on candidate texts: 1 − d_H/L for equal lengths, 0 for unequal ones. */
 static double hamming_kernel(const char *a, const char *b)
 {
     size_t n = strlen(a), m = strlen(b);
@@ -44,13 +44,31 @@ static double hamming_kernel(const char *a, const char *b)
     return (double)same / (double)n;
 }
 
-static int gain_enabled(const loop_t *L) { return strcmp(L->cfg.gain_kernel, "embedding") != 0 && L->obj->fixed_len > 0; }
+/* The kernel of γ̂ (algorithm page §7): `auto` is hamming for fixed-length candidates and
+ * embedding otherwise. */
+static int use_hamming(const loop_t *L)
+{
+    if (strcmp(L->cfg.gain_kernel, "auto") == 0) return L->obj->fixed_len > 0;
+    return strcmp(L->cfg.gain_kernel, "hamming") == 0;
+}
+
+/* Linear kernel on the unit-normalised π0 embeddings. */
+static double embedding_kernel(const loop_t *L, size_t a, size_t b)
+{
+    double s = 0;
+    for (int e = 0; e < L->model.cfg.n_embd; e++) s += (double)L->embed[a][e] * L->embed[b][e];
+    return s;
+}
+
+static double kernel(const loop_t *L, size_t a, size_t b)
+{
+    if (use_hamming(L)) return hamming_kernel(L->st.replay.text[a], L->st.replay.text[b]);
+    return embedding_kernel(L, a, b);
+}
 
 void loop_gain_extend(loop_t *L, size_t first, size_t last)
 {
-    if (!gain_enabled(L)) return;
     double s2 = L->cfg.gain_noise * L->cfg.gain_noise;
-    const poets_replay_t *rp = &L->st.replay;
     size_t need = last * (last + 1) / 2;
     if (need > L->gain_cap) {
         size_t cap = L->gain_cap ? L->gain_cap : 1024;
@@ -64,16 +82,16 @@ void loop_gain_extend(loop_t *L, size_t first, size_t last)
         double ll = 0;
         for (size_t i = 0; i < n; i++) {
             const double *ri = L->gain_L + i * (i + 1) / 2;
-            double s = hamming_kernel(rp->text[i], rp->text[n]) / s2;
+            double s = kernel(L, i, n) / s2;
             for (size_t j = 0; j < i; j++) s -= ri[j] * row[j];
             row[i] = s / ri[i];
             ll += row[i] * row[i];
         }
-        double d2 = 1 + hamming_kernel(rp->text[n], rp->text[n]) / s2 - ll;
+        double d2 = 1 + kernel(L, n, n) / s2 - ll;
         row[n] = sqrt(d2 > 1e-300 ? d2 : 1e-300);
         L->gain_logdet += 2 * log(row[n]);
     }
     L->gain_n = last;
 }
 
-double loop_gain(const loop_t *L) { return gain_enabled(L) ? 0.5 * L->gain_logdet : NAN; }
+double loop_gain(const loop_t *L) { return 0.5 * L->gain_logdet; }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "loop_internal.h"
+#include "reward_loss.h"
 
 /* A batch of replay entries laid out for scoring: unique sequences + (sequence, member) rows. */
 typedef struct layout {
@@ -168,6 +169,7 @@ int loop_ref_fill(loop_t *L, size_t first, size_t last, poets_err_t *err)
         while (cap < last) cap *= 2;
         L->ref = poets_xrealloc(L->ref, cap * sizeof *L->ref);
         L->ref_n = poets_xrealloc(L->ref_n, cap * sizeof *L->ref_n);
+        L->embed = poets_xrealloc(L->embed, cap * sizeof *L->embed);
         L->ref_cap = cap;
     }
     for (size_t chunk = first; chunk < last; chunk += SCORE_CHUNK) {
@@ -182,8 +184,11 @@ int loop_ref_fill(loop_t *L, size_t first, size_t last, poets_err_t *err)
         int rc = poets_gpt2_forward(&L->model, L->K ? &L->lora : NULL, L->acts, &b, err);
         if (rc == 0) {
             size_t N = (size_t)R * l.T;
+            int E = L->model.cfg.n_embd;
             float *logits = poets_xmalloc(N * (size_t)V * sizeof(float));
+            float *hidden = poets_xmalloc(N * (size_t)E * sizeof(float));
             L->model.be->download(logits, poets_acts_logits(L->acts), N * (size_t)V * sizeof(float));
+            L->model.be->download(hidden, poets_acts_hidden(L->acts), N * (size_t)E * sizeof(float));
             for (int r = 0; r < R; r++) {
                 size_t i = idx[r];
                 int n = 0;
@@ -201,8 +206,22 @@ int loop_ref_fill(loop_t *L, size_t first, size_t last, poets_err_t *err)
                     lp += row[tgt];
                 }
                 rp->logp_ref[i] = (float)lp;
+                /* embedding of the candidate under π0 (the gain kernel `embedding`): final hidden
+                 * states mean-pooled over BOS and the candidate's tokens, unit-normalised */
+                L->embed[i] = poets_xcalloc((size_t)E, sizeof(float));
+                int len = rp->length[i] + 1;
+                double norm = 0;
+                for (int e = 0; e < E; e++) {
+                    double acc = 0;
+                    for (int p = 0; p < len; p++) acc += hidden[((size_t)r * l.T + p) * E + e];
+                    L->embed[i][e] = (float)(acc / len);
+                    norm += (double)L->embed[i][e] * L->embed[i][e];
+                }
+                norm = sqrt(norm);
+                for (int e = 0; e < E && norm > 0; e++) L->embed[i][e] = (float)(L->embed[i][e] / norm);
             }
             free(logits);
+            free(hidden);
         }
         layout_free(&l);
         free(idx);
@@ -323,27 +342,28 @@ static int train_step(loop_t *L, int round, int step, size_t *pool, float *loss,
                 continue;
             }
             float b = member_offset(L, k);
-            double wsum = 0, fit = 0, kl_sum = 0, db = 0;
+            double kl_sum = 0, db;
             long n_tok = 0;
-            for (int r = r0; r < r0 + count[k]; r++) wsum += L->st.boot.weights[idx[r] * (size_t)K + k];
-            double D = wsum > 1 ? wsum : 1;
             for (int r = r0; r < r0 + count[k]; r++)
                 for (int p = 0; p < l.T; p++)
                     if (l.targets[(size_t)r * l.T + p] >= 0) kl_sum += kl[(size_t)r * l.T + p], n_tok++;
-            for (int r = r0; r < r0 + count[k]; r++) {
-                size_t i = idx[r];
-                double w = L->st.boot.weights[i * (size_t)K + k];
-                double rew = beta * (logp[r] - (double)L->st.replay.logp_ref[i]) + b;
-                double diff = rew - member_target(L, k, i);
-                fit += w * diff * diff / D;
-                double g = 2 * w * diff / D;
-                db += g;
-                for (int p = 0; p < l.T; p++)
-                    if (l.targets[(size_t)r * l.T + p] >= 0) {
-                        dlp[(size_t)r * l.T + p] = (float)(g * beta);
-                        dkl[(size_t)r * l.T + p] = (float)(L->cfg.kl_coef / (double)(n_tok ? n_tok : 1));
-                    }
+            int n = count[k];
+            double *per_row = poets_xmalloc((size_t)4 * n * sizeof(double));
+            double *ref_lp = per_row, *w = per_row + n, *t = per_row + 2 * n, *dlogp = per_row + 3 * n;
+            for (int j = 0; j < n; j++) {
+                size_t i = idx[r0 + j];
+                ref_lp[j] = L->st.replay.logp_ref[i];
+                w[j] = L->st.boot.weights[i * (size_t)K + k];
+                t[j] = member_target(L, k, i);
             }
+            double fit = poets_reward_loss(n, logp + r0, ref_lp, w, t, beta, b, dlogp, &db);
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < l.T; p++)
+                    if (l.targets[(size_t)(r0 + j) * l.T + p] >= 0) {
+                        dlp[(size_t)(r0 + j) * l.T + p] = (float)dlogp[j];
+                        dkl[(size_t)(r0 + j) * l.T + p] = (float)(L->cfg.kl_coef / (double)(n_tok ? n_tok : 1));
+                    }
+            free(per_row);
             double mean_kl = n_tok ? kl_sum / (double)n_tok : 0;
             loss[k] = (float)(fit + L->cfg.kl_coef * mean_kl);
             kl_out[k] = (float)mean_kl;

@@ -133,9 +133,9 @@ static void random_is_deterministic_and_within_alphabet(void)
     enum { N = 5000 };
     static char *x[N], *y[N], *z[N];
     poets_err_t err;
-    CHECK(poets_random_propose(&o, 3, 2, N, x, &err) == 0, "%s", err.msg);
-    CHECK(poets_random_propose(&o, 3, 2, N, y, &err) == 0, "%s", err.msg);
-    CHECK(poets_random_propose(&o, 3, 5, N, z, &err) == 0, "%s", err.msg);
+    CHECK(poets_random_propose(&o, 3, 2, N, 64, x, &err) == 0, "%s", err.msg);
+    CHECK(poets_random_propose(&o, 3, 2, N, 64, y, &err) == 0, "%s", err.msg);
+    CHECK(poets_random_propose(&o, 3, 5, N, 64, z, &err) == 0, "%s", err.msg);
     int same = 1, differ = 0, shape = 1;
     long count[20] = {0};
     for (int i = 0; i < N; i++) {
@@ -156,10 +156,22 @@ static void random_is_deterministic_and_within_alphabet(void)
     CHECK(shape, "a proposal is not 4 letters of the alphabet");
     for (int k = 0; k < 20; k++) /* expected 1000 per letter, sd ~31 */
         CHECK(count[k] > 850 && count[k] < 1150, "letter %c drawn %ld times of 20000", o.alphabet[k], count[k]);
+    /* free-length objective: lengths uniform in [1, max_len − 1] over the alphabet */
     o.fixed_len = 0;
-    CHECK(poets_random_propose(&o, 3, 2, 1, x, &err) == -1 &&
-              strstr(err.msg, "method random needs an objective with fixed-length candidates"),
-          "free-length objective accepted: '%s'", err.msg);
+    CHECK(poets_random_propose(&o, 3, 2, N, 9, x, &err) == 0, "%s", err.msg);
+    long by_len[9] = {0};
+    int letters_ok = 1;
+    for (int i = 0; i < N; i++) {
+        size_t n = strlen(x[i]);
+        if (n >= 1 && n <= 8) by_len[n]++;
+        for (size_t p = 0; p < n; p++) letters_ok &= letter(&o, x[i][p]) >= 0;
+    }
+    free_strings(x, N);
+    CHECK(letters_ok, "a free-length proposal uses a letter outside the alphabet");
+    for (int n = 1; n <= 8; n++) /* expected 625 each, sd ~23 */
+        CHECK(by_len[n] > 500 && by_len[n] < 750, "length %d drawn %ld times of %d", n, by_len[n], N);
+    CHECK(poets_random_propose(&o, 3, 2, 1, 1, x, &err) == -1 && strstr(err.msg, "max_len 1"),
+          "max_len 1 accepted: '%s'", err.msg);
 }
 
 /* ---- ga ---- */
@@ -566,7 +578,7 @@ static void gp_ts_on_gb1_is_fast(void)
     replay_init(&r, 300);
     char *rnd[300];
     poets_eval_t ev[300];
-    rc = poets_random_propose(o, 1, 0, 300, rnd, &err);
+    rc = poets_random_propose(o, 1, 0, 300, 64, rnd, &err);
     rc |= o->evaluate(o, (const char *const *)rnd, 300, ev, &err);
     for (int i = 0; i < 300 && rc == 0; i++) replay_add(&r, rnd[i], ev[i].value, ev[i].valid);
     free_strings(rnd, rc == 0 ? 300 : 0);
