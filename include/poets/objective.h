@@ -14,6 +14,8 @@ typedef struct poets_eval {
     int valid;
     int feasible;     /* 1 unless the objective distinguishes infeasible (Ehrlich) */
     char error[256];  /* reason when invalid, "" otherwise */
+    int has_reward;   /* the oracle observed its own (noisy) reward: stored as is, no engine noise */
+    double reward;
 } poets_eval_t;
 
 typedef struct poets_objective poets_objective_t;

@@ -99,7 +99,7 @@ int poets_cli_score(int argc, char **argv)
             } else if (!ev[i].feasible) {
                 printf("%.17g\tinfeasible\n", ev[i].value);
             } else {
-                printf("%.17g\n", ev[i].value);
+                printf("%.17g\n", ev[i].has_reward ? ev[i].reward : ev[i].value);
             }
         }
         free(ev);

@@ -177,6 +177,9 @@ static void apply_reply(const poets_json_t *arr[REPLY_N_KEYS], const size_t *sen
         if (flagged_valid && reward->type == POETS_JSON_NUMBER) {
             const poets_json_t *value = arr[REPLY_VALUES] ? &arr[REPLY_VALUES]->items[i] : NULL;
             e->value = value && value->type == POETS_JSON_NUMBER ? value->number : reward->number;
+            /* with separate noise-free values, the rewards are the oracle's own observations */
+            e->has_reward = value && value->type == POETS_JSON_NUMBER;
+            e->reward = reward->number;
             e->valid = 1;
             continue;
         }

@@ -100,25 +100,24 @@ static void apply_swap(poets_statevector_t *sv, int qa, int qb)
     }
 }
 
-/* The 2x2 matrix the gate (or, for a controlled gate, its target operation) applies; returns 1
- * when it is diagonal. */
+/* The 2x2 matrix the gate (or, for a controlled gate, its target operation) applies, from the
+ * identity; returns 1 when it is diagonal. */
 static int target_matrix(const poets_qasm_gate_t *g, double complex u[4])
 {
-    const double r = 1.0 / sqrt(2.0);
-    double c = cos(g->p[0] / 2), s = sin(g->p[0] / 2);
+    const double r = 1.0 / sqrt(2.0), c = cos(g->p[0] / 2), s = sin(g->p[0] / 2);
     u[0] = u[3] = 1;
     u[1] = u[2] = 0;
     switch (g->kind) {
-    case POETS_QASM_ID: u[0] = 1; u[3] = 1; return 1;
+    case POETS_QASM_ID: return 1;
     case POETS_QASM_Z:
-    case POETS_QASM_CZ: u[0] = 1; u[3] = -1; return 1;
-    case POETS_QASM_S: u[0] = 1; u[3] = I; return 1;
-    case POETS_QASM_SDG: u[0] = 1; u[3] = -I; return 1;
-    case POETS_QASM_T: u[0] = 1; u[3] = phase(M_PI / 4); return 1;
-    case POETS_QASM_TDG: u[0] = 1; u[3] = phase(-M_PI / 4); return 1;
-    case POETS_QASM_RZ:
+    case POETS_QASM_CZ: u[3] = -1; return 1;
+    case POETS_QASM_S: u[3] = I; return 1;
+    case POETS_QASM_SDG: u[3] = -I; return 1;
+    case POETS_QASM_T: u[3] = phase(M_PI / 4); return 1;
+    case POETS_QASM_TDG: u[3] = phase(-M_PI / 4); return 1;
+    case POETS_QASM_RZ: /* qelib1's rz is u1: diag(1, e(phi)) */
     case POETS_QASM_U1:
-    case POETS_QASM_CU1: u[0] = 1; u[3] = phase(g->p[0]); return 1;
+    case POETS_QASM_CU1: u[3] = phase(g->p[0]); return 1;
     case POETS_QASM_CRZ: u[0] = phase(-g->p[0] / 2); u[3] = phase(g->p[0] / 2); return 1;
     case POETS_QASM_X:
     case POETS_QASM_CX:
@@ -132,7 +131,7 @@ static int target_matrix(const poets_qasm_gate_t *g, double complex u[4])
     case POETS_QASM_CRX: u[0] = c; u[1] = -I * s; u[2] = -I * s; u[3] = c; return 0;
     case POETS_QASM_RY:
     case POETS_QASM_CRY: u[0] = c; u[1] = -s; u[2] = s; u[3] = c; return 0;
-    case POETS_QASM_U2:
+    case POETS_QASM_U2: /* U(pi/2, phi, lambda) */
         u[0] = r;
         u[1] = -phase(g->p[1]) * r;
         u[2] = phase(g->p[0]) * r;
@@ -144,7 +143,7 @@ static int target_matrix(const poets_qasm_gate_t *g, double complex u[4])
         u[2] = phase(g->p[1]) * s;
         u[3] = phase(g->p[1] + g->p[2]) * c;
         return 0;
-    case POETS_QASM_SWAP: return 0;
+    case POETS_QASM_SWAP: return 0; /* applied by apply_swap */
     }
     return 0;
 }

@@ -251,7 +251,9 @@ static int evaluate_append(loop_t *L, int round, proposal_t *p, poets_err_t *err
     for (int c = 0; c < p->n; c++) {
         uint32_t j = (uint32_t)(base + c);
         double reward = NAN;
-        if (ev[c].valid) {
+        if (ev[c].valid && ev[c].has_reward) {
+            reward = ev[c].reward;
+        } else if (ev[c].valid) {
             reward = ev[c].value;
             if (L->cfg.noise_std > 0) {
                 poets_rng_t r;

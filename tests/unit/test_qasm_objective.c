@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "poets/config.h"
 #include "poets/objective.h"
@@ -91,7 +92,8 @@ static void test_batch_valid_and_invalid(void)
 
 static void test_hamiltonian_too_large_for_dense(void)
 {
-    const char *path = "/tmp/poets_test_qasm_11q.txt";
+    char path[96];
+    snprintf(path, sizeof path, "/tmp/poets_test_qasm_11q_%ld.txt", (long)getpid());
     FILE *f = fopen(path, "w");
     CHECK(f, "cannot write %s", path);
     fputs("1.0 ZZZZZZZZZZZ\n", f);
