@@ -37,7 +37,7 @@ static double additive_value(const poets_objective_t *o, const char *s)
 static int additive_evaluate(poets_objective_t *o, const char *const *seqs, size_t n, poets_eval_t *out,
                              poets_err_t *err)
 {
-    for (size_t i = 0; i < n; i++) out[i] = (poets_eval_t){additive_value(o, seqs[i]), 1, 1, ""};
+    for (size_t i = 0; i < n; i++) out[i] = (poets_eval_t){.value = additive_value(o, seqs[i]), .valid = 1, .feasible = 1};
     return 0;
 }
 
