@@ -15,7 +15,7 @@ while IFS= read -r line; do
 done
 EOF
 if printf 'MKV\nWWW\nAXA\nAC\n' | "$POETS" score --objective external --set command="sh $TMP/answers.sh" >"$TMP/out" 2>"$TMP/err" &&
-    [ "$(cat "$TMP/out")" = "$(printf '1.25\ninvalid\toracle gave no reward (null)\ninvalid\thas X\n-2')" ]; then
+    [ "$(cat "$TMP/out")" = "$(printf '0.5\ninvalid\toracle gave no reward (null)\ninvalid\thas X\n-2')" ]; then
     ok external_score
 else
     fail external_score "$(cat "$TMP/out" "$TMP/err" | head -c 400)"
