@@ -35,6 +35,9 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all test fuzz bench clean deps demo
+# Keep intermediate objects: make would otherwise delete them after `make test`, printing `rm`
+# lines after the test runner's closing "N passed, N failed" line.
+.SECONDARY:
 all: $(BUILD)/poets $(BUILD)/libpoets.a
 
 # Every build first makes sure the distribution packages are there (idempotent, quick when

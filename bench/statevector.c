@@ -108,7 +108,7 @@ static void hadamard_circuit(int n, poets_qasm_circuit_t *c)
 static int parse_args(int argc, char **argv, bench_opts_t *o)
 {
     *o = (bench_opts_t){.min_qubits = 4, .max_qubits = 20, .reps = 3, .min_seconds = 0.1};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) goto usage;
         if (strcmp(a, "--min-qubits") == 0) o->min_qubits = atoi(v);
@@ -116,7 +116,6 @@ static int parse_args(int argc, char **argv, bench_opts_t *o)
         else if (strcmp(a, "--reps") == 0) o->reps = atoi(v);
         else if (strcmp(a, "--min-seconds") == 0) o->min_seconds = atof(v);
         else goto usage;
-        i++;
     }
     if (o->min_qubits >= 1 && o->max_qubits <= 28 && o->min_qubits <= o->max_qubits && o->reps >= 1 &&
         o->min_seconds > 0)

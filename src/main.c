@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "poets/config.h"
 
 /* OpenMP workers that spin while idle steal the cores OpenBLAS's own threads need between
  * parallel loops (measured: 2,062 vs 2,967 tokens/s in pre-training on 2 cores). libgomp reads
@@ -31,6 +32,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
         poets_cli_usage(stdout);
+        printf("\nrun configuration keys (YAML or --set key=value):\n");
+        poets_config_print_keys(stdout);
         return 0;
     }
     for (const poets_cli_verb_t *v = poets_cli_verbs; v->name; v++)

@@ -63,4 +63,8 @@ void poets_qasm_circuit_free(poets_qasm_circuit_t *c);
  * n_qubits is outside [1, 16] or n_gates outside [0, 1024] (out unchanged). */
 int poets_qasm_sample_program(poets_rng_t *r, int n_qubits, int n_gates, poets_strbuf_t *out);
 
+/* The characters programs of the subset are written with (the qasm objective's alphabet and the
+ * character vocabulary of a circuit prior). */
+const char *poets_qasm_alphabet(void);
+
 #endif

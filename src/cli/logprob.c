@@ -7,7 +7,9 @@
 
 #include "cli_common.h"
 
-#define LOGPROB_BATCH 16
+/* One sequence per forward: GEMM rounding depends on the batch shape, so batching lines together
+ * would make a line's printed value depend on its neighbours. */
+#define LOGPROB_BATCH 1
 
 typedef struct seq {
     int *ids;

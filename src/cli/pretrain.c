@@ -1,4 +1,5 @@
-/* `poets pretrain --corpus FILE --out MODEL_DIR [--set key=value]...`: trains a GPT-2 backbone
+/* `poets pretrain (--corpus FILE | --corpus-generator SPEC) --out MODEL_DIR [--set key=value]...`:
+ * trains a GPT-2 backbone
  * from scratch with a character vocabulary and writes it in the Hugging Face layout, with
  * training.json recording the command, the split and the held-out perplexity against the
  * unigram baseline. */
@@ -7,14 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli_common.h"
 #include "poets/corpus.h"
 #include "poets/json.h"
 #include "poets/pretrain.h"
+#include "poets/qasm.h"
+#include "poets/rng.h"
 
 typedef struct pretrain_cli {
-    const char *corpus, *out;
+    const char *corpus, *out, *generator;
+    int alphabet_set;
     char alphabet[256];
     int skip_invalid;
     poets_pretrain_opts_t o;
@@ -66,6 +71,7 @@ static int set_key(pretrain_cli_t *p, const char *kv, poets_err_t *err)
     if (strcmp(key, "alphabet") == 0) {
         if (!*v || strlen(v) >= sizeof p->alphabet) return poets_fail(err, "--set alphabet: expected 1 to 255 characters");
         snprintf(p->alphabet, sizeof p->alphabet, "%s", v);
+        p->alphabet_set = 1;
         return 0;
     }
     if (strcmp(key, "invalid_records") == 0) {
@@ -84,15 +90,72 @@ static int parse(int argc, char **argv, pretrain_cli_t *p, poets_err_t *err)
     snprintf(p->alphabet, sizeof p->alphabet, "ACDEFGHIKLMNPQRSTVWY");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        if (strcmp(a, "--corpus") != 0 && strcmp(a, "--out") != 0 && strcmp(a, "--set") != 0)
-            return poets_fail(err, "unknown option '%s' (expected --corpus, --out, --set)", a);
+        if (strcmp(a, "--corpus") != 0 && strcmp(a, "--out") != 0 && strcmp(a, "--set") != 0 &&
+            strcmp(a, "--corpus-generator") != 0)
+            return poets_fail(err, "unknown option '%s' (expected --corpus, --corpus-generator, --out, --set)", a);
         if (cli_take_value(argc, argv, &i, &v, err) != 0) return -1;
         if (strcmp(a, "--corpus") == 0) p->corpus = v;
+        else if (strcmp(a, "--corpus-generator") == 0) p->generator = v;
         else if (strcmp(a, "--out") == 0) p->out = v;
         else if (set_key(p, v, err) != 0) return -1;
     }
-    if (!p->corpus) return poets_fail(err, "--corpus FILE is required");
+    if (!p->corpus == !p->generator) return poets_fail(err, "expected exactly one of --corpus FILE and --corpus-generator SPEC");
+    /* a circuit prior's vocabulary is the characters QASM programs are written with */
+    if (p->generator && !p->alphabet_set) snprintf(p->alphabet, sizeof p->alphabet, "%s", poets_qasm_alphabet());
     if (!p->out) return poets_fail(err, "--out MODEL_DIR is required");
+    return 0;
+}
+
+/* `--corpus-generator qasm:Q[,Q...]:N[:MIN-MAX]`: N random valid OpenQASM programs of the
+ * subset (src/objectives/qasm_sample.c), program i on qubit count Q[i mod #Q] with a gate count
+ * uniform in [MIN, MAX] (default 4-24), drawn from stream (seed, pretrain, -1, i); written one
+ * program per line to a temporary file that the corpus reader then reads like any corpus. */
+static int generate_corpus(const char *spec, uint64_t seed, char *path, size_t cap, poets_err_t *err)
+{
+    int qubits[16], n_q = 0, lo = 4, hi = 24;
+    long n = 0;
+    const char *usage = "expected qasm:QUBITS[,QUBITS...]:N[:MIN-MAX] (e.g. qasm:4,7,8:20000:4-24)";
+    if (strncmp(spec, "qasm:", 5) != 0) return poets_fail(err, "--corpus-generator %s: %s", spec, usage);
+    const char *q = spec + 5;
+    char *end;
+    for (;;) {
+        long v = strtol(q, &end, 10);
+        if (end == q || v < 1 || v > 16 || n_q == 16) return poets_fail(err, "--corpus-generator %s: %s", spec, usage);
+        qubits[n_q++] = (int)v;
+        q = end;
+        if (*q != ',') break;
+        q++;
+    }
+    if (*q != ':') return poets_fail(err, "--corpus-generator %s: %s", spec, usage);
+    n = strtol(q + 1, &end, 10);
+    if (end == q + 1 || n < 1 || n > 10000000) return poets_fail(err, "--corpus-generator %s: %s", spec, usage);
+    if (*end == ':') {
+        q = end + 1;
+        lo = (int)strtol(q, &end, 10);
+        if (end == q || *end != '-') return poets_fail(err, "--corpus-generator %s: %s", spec, usage);
+        q = end + 1;
+        hi = (int)strtol(q, &end, 10);
+        if (end == q || lo < 0 || hi < lo || hi > 1024) return poets_fail(err, "--corpus-generator %s: %s", spec, usage);
+    }
+    if (*end) return poets_fail(err, "--corpus-generator %s: %s", spec, usage);
+    snprintf(path, cap, "/tmp/poets-corpus-XXXXXX");
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) return poets_fail(err, "--corpus-generator: cannot create a temporary corpus file");
+    poets_strbuf_t sb = {0};
+    for (long i = 0; i < n; i++) {
+        poets_rng_t r;
+        poets_rng_keyed(&r, seed, POETS_RNG_PRETRAIN, -1, (uint32_t)i);
+        int gates = lo + (int)poets_rng_below(&r, (uint64_t)(hi - lo + 1));
+        sb.len = 0;
+        poets_qasm_sample_program(&r, qubits[i % n_q], gates, &sb);
+        fprintf(f, "%s\n", sb.data);
+    }
+    poets_strbuf_free(&sb);
+    if (fclose(f) != 0) {
+        unlink(path);
+        return poets_fail(err, "--corpus-generator: cannot write the temporary corpus file");
+    }
     return 0;
 }
 
@@ -119,7 +182,7 @@ static int write_report(const pretrain_cli_t *p, int argc, char **argv, const po
     poets_strbuf_json_string(&sb, cmd.data);
     poets_strbuf_free(&cmd);
     poets_strbuf_printf(&sb, ",\n  \"corpus\": ");
-    poets_strbuf_json_string(&sb, p->corpus);
+    poets_strbuf_json_string(&sb, p->generator ? p->generator : p->corpus);
     poets_strbuf_printf(&sb, ",\n  \"alphabet\": ");
     poets_strbuf_json_string(&sb, p->alphabet);
     poets_strbuf_printf(&sb,
@@ -150,7 +213,14 @@ int poets_cli_pretrain(int argc, char **argv)
     static const char *const specials[] = {"<|endoftext|>"};
     poets_tokenizer_t *tok = poets_tokenizer_new_chars(p.alphabet, specials, 1);
     poets_corpus_t corpus;
-    if (poets_corpus_read(p.corpus, tok, p.skip_invalid, &corpus, &err) != 0) {
+    char generated[64] = "";
+    if (p.generator && generate_corpus(p.generator, p.o.seed, generated, sizeof generated, &err) != 0) {
+        poets_tokenizer_free(tok);
+        return cli_error("pretrain", &err);
+    }
+    int read_rc = poets_corpus_read(p.generator ? generated : p.corpus, tok, p.skip_invalid, &corpus, &err);
+    if (generated[0]) unlink(generated);
+    if (read_rc != 0) {
         poets_tokenizer_free(tok);
         return cli_error("pretrain", &err);
     }

@@ -16,7 +16,7 @@ const poets_cli_verb_t poets_cli_verbs[] = {
      "--model DIR [--adapter DIR] [-n N] [--seed S] [--max-len L] [--temperature T] [--top-p P] [--prompt TEXT]"},
     {"logprob", poets_cli_logprob, "--model DIR [--adapter DIR] [--prompt TEXT]   (sequences on stdin, one per line)"},
     {"score", poets_cli_score, "--objective NAME [--set key=value]... [FILE...]   (sequences on stdin, one per line)"},
-    {"pretrain", poets_cli_pretrain, "--corpus FILE --out MODEL_DIR [--set key=value]..."},
+    {"pretrain", poets_cli_pretrain, "(--corpus FILE | --corpus-generator qasm:Q[,Q..]:N[:MIN-MAX]) --out MODEL_DIR [--set key=value]..."},
     {"report", poets_cli_report, "RUN.h5 [RUN2.h5 ...] [--json] [--svg OUT.svg]"},
     {"export", poets_cli_export, "RUN.h5 --member K --out ADAPTER_DIR   (member K of the latest checkpoint, 0-based)"},
     {"compare", poets_cli_compare, "A.h5 B.h5 [--wallclock]   (exit 0 identical, 1 different, 2 error)"},

@@ -29,6 +29,8 @@
  * programs in this form. */
 static const char qasm_alphabet[] = " \"(),-./0123456789;>ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_abcdefghijklmnopqrstuvwxyz*+";
 
+const char *poets_qasm_alphabet(void) { return qasm_alphabet; }
+
 static const struct {
     const char *name, *file;
 } shipped_hamiltonians[] = {
@@ -44,10 +46,9 @@ typedef struct qasm_objective {
 
 static void evaluate_one(const qasm_objective_t *q, const char *program, poets_eval_t *e)
 {
+    memset(e, 0, sizeof *e); /* valid 0, no observed reward of its own, error "" */
     e->value = NAN;
-    e->valid = 0;
     e->feasible = 1;
-    e->error[0] = '\0';
     poets_qasm_circuit_t circ;
     poets_qasm_error_t perr;
     if (poets_qasm_parse(program, strlen(program), &q->limits, &circ, &perr)) {

@@ -79,6 +79,7 @@ static void test_batch_valid_and_invalid(void)
         "",
     };
     poets_eval_t ev[5];
+    memset(ev, 0xff, sizeof ev); /* every field must be written */
     int rc = o->evaluate(o, seqs, 5, ev, &err);
     poets_objective_free(o);
     CHECK(rc == 0, "evaluate failed: %s", err.msg);
@@ -88,6 +89,7 @@ static void test_batch_valid_and_invalid(void)
           ev[2].error);
     CHECK(!ev[3].valid && strncmp(ev[3].error, "4:4: E_EXPR: ", 13) == 0, "theta: %s", ev[3].error);
     CHECK(!ev[4].valid && strncmp(ev[4].error, "1:1: E_HEADER: ", 15) == 0, "empty: %s", ev[4].error);
+    for (int i = 0; i < 5; i++) CHECK(ev[i].has_reward == 0 && ev[i].feasible == 1, "eval %d: has_reward/feasible", i);
 }
 
 static void test_hamiltonian_too_large_for_dense(void)
