@@ -31,6 +31,10 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+        if (argc > 2 && strcmp(argv[2], "run") == 0) {
+            poets_config_print_keys(stdout);
+            return 0;
+        }
         poets_cli_usage(stdout);
         printf("\nrun configuration keys (YAML or --set key=value):\n");
         poets_config_print_keys(stdout);

@@ -58,6 +58,10 @@ const char *poets_st_meta(const poets_safetensors_t *st, const char *key);
 /* Converts a F32/F16/BF16 tensor to f32 into dst (numel floats). Other dtypes are an error. */
 int poets_st_read_f32(const poets_safetensors_t *st, const poets_st_tensor_t *t, float *dst, poets_err_t *err);
 
+/* poets_st_read_f32 for parameters: also an error when a value is NaN or infinite (a corrupt or
+ * diverged checkpoint), naming the tensor and the first such element. */
+int poets_st_read_f32_finite(const poets_safetensors_t *st, const poets_st_tensor_t *t, float *dst, poets_err_t *err);
+
 /* One tensor to write: f32 data of numel = ∏shape. */
 typedef struct poets_st_entry {
     const char *name;

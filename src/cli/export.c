@@ -2,6 +2,7 @@
  * checkpoint as a PEFT adapter directory. The ensemble layout is rebuilt from the run's resolved
  * config (LoRA keys, K) and the model's config.json, then the checkpoint's adapter floats are
  * placed in it and member K is saved with poets_peft_save. Never overwrites an adapter. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,15 @@ static int check_out_dir(const char *dir, poets_err_t *err)
             return poets_fail(err, "%s: --out path too long", dir);
         if (access(path, F_OK) == 0)
             return poets_fail(err, "%s: already holds an adapter (%s); refusing to overwrite it", dir, files[i]);
+    }
+    /* nor into a directory holding anything else (a model directory, say) */
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        int other = 0;
+        while ((e = readdir(d)) && !other) other = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+        closedir(d);
+        if (other) return poets_fail(err, "%s: not empty; export writes a new adapter directory", dir);
     }
     return 0;
 }

@@ -1,6 +1,7 @@
 /* `poets logprob`: log-probability of each stdin line as the model would generate it (BOS
  * prepended; the sequence's tokens and EOS scored; an optional --prompt conditions without
  * being scored); one `%.17g` line per input line. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,7 @@ static int run(cli_model_t *cm, const char *prompt, poets_err_t *err)
             n = 0;
         }
     }
+    if (rc == 0 && ferror(stdin)) rc = poets_fail(err, "stdin: read error: %s", strerror(errno));
     if (rc == 0 && n > 0) rc = score_batch(cm, acts, seqs, n, err);
     for (int i = 0; i < n; i++) free(seqs[i].ids);
     free(line);

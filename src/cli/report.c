@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_common.h"
 #include "poets/json.h"
@@ -171,6 +172,9 @@ int poets_cli_report(int argc, char **argv)
         runs = poets_xcalloc(o.n_files, sizeof *runs);
         for (; n_loaded < o.n_files && rc == 0; n_loaded++) rc = report_run_load(o.files[n_loaded], &runs[n_loaded], &err);
     }
+    /* the plot never replaces an existing file (an input run file, a device, anything) */
+    if (rc == 0 && o.svg && access(o.svg, F_OK) == 0)
+        rc = poets_fail(&err, "%s: already exists; choose a new --svg path", o.svg);
     if (rc == 0 && o.svg) rc = report_svg_write(o.svg, runs, n_loaded, &err);
     if (rc == 0) {
         if (o.json)

@@ -2,6 +2,7 @@
  * objective, without a model. Sequences come one per line on stdin, or one per file argument
  * (for multi-line programs such as QASM). One line out per sequence, in order: the value with
  * %.17g, `invalid<TAB>reason`, or for infeasible points `0<TAB>infeasible`. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ static int read_sequences(int n_files, char **files, char ***out, size_t *n, poe
             seqs[count++] = poets_xstrdup(line);
         }
         free(line);
+        if (ferror(stdin)) rc = poets_fail(err, "stdin: read error: %s", strerror(errno));
     }
     if (rc != 0) {
         for (size_t i = 0; i < count; i++) free(seqs[i]);

@@ -134,7 +134,13 @@ static int read_value(yaml_reader_t *r, char *full, int line)
         return -1;
     }
     int rc = check_plain_node(r, &ev, full);
-    if (rc == 0 && ev.type == YAML_MAPPING_START_EVENT) {
+    int depth = 0;
+    for (const char *c = full; *c; c++) depth += *c == '.';
+    if (rc == 0 && ev.type == YAML_MAPPING_START_EVENT && depth >= 8) {
+        /* keys nest at most two levels; a bound here also keeps the recursion shallow */
+        rc = poets_fail(r->err, "%s:%d: key '%.60s...': sections nested deeper than 8 levels", r->origin, line, full);
+        free(full);
+    } else if (rc == 0 && ev.type == YAML_MAPPING_START_EVENT) {
         rc = read_mapping(r, full);
         free(full);
     } else if (rc == 0 && (rc = check_duplicate(r, full, line)) == 0) {

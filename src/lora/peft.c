@@ -379,7 +379,7 @@ static int load_tensors(const poets_lora_t *l, const poets_safetensors_t *st, fl
             break;
         }
         size_t off = is_B ? poets_lora_off_B(l, layer, target) : poets_lora_off_A(l, layer, target);
-        rc = poets_st_read_f32(st, t, host + off, err);
+        rc = poets_st_read_f32_finite(st, t, host + off, err);
     }
     for (size_t b = 0; rc == 0 && b < 2 * n_blocks; b++) {
         size_t block = b / 2;

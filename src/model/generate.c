@@ -1,6 +1,7 @@
 /* Autoregressive sampling of R rows (each under its own member) with a KV cache
  * (include/poets/gpt2.h). Forced tokens (the prompt, template segments) are fed in runs of
  * several tokens per forward; logits are computed only where a token is sampled. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,6 +170,7 @@ int poets_gpt2_generate(const poets_model_t *m, const poets_lora_t *lora, const 
         for (int t = 0; t < s->prompt_len; t++) feed[(size_t)i * s->prompt_len + t] = s->prompt[t];
     }
     int pending = s->prompt_len; /* tokens per row waiting in `feed` */
+    int rc = 0;
 
     for (int j = 0; j < gen; j++) {
         int forced = s->template_tokens ? s->template_tokens[j] : -1;
@@ -190,7 +192,15 @@ int poets_gpt2_generate(const poets_model_t *m, const poets_lora_t *lora, const 
         be->softmax_xent_forward(lp_dev, st.logits, tok_dev, allowed_dev, NULL, R, V);
         be->download(sampled, tok_dev, (size_t)R * sizeof(int));
         be->download(lp, lp_dev, (size_t)R * sizeof(float));
-        int all_done = 1;
+        int all_done = 1, bad_row = -1;
+        for (int i = 0; i < R && bad_row < 0; i++)
+            if (!done[i] && !isfinite(lp[i])) bad_row = i;
+        if (bad_row >= 0) {
+            rc = poets_fail(err, "sample: row %d (member %d) has non-finite probabilities at generated token %d: "
+                                 "the model or adapter holds non-finite or overflowing values",
+                            bad_row, s->row_member[bad_row], j);
+            break;
+        }
         for (int i = 0; i < R; i++) {
             if (!done[i]) {
                 tokens[(size_t)i * gen + j] = sampled[i];
@@ -215,5 +225,5 @@ int poets_gpt2_generate(const poets_model_t *m, const poets_lora_t *lora, const 
     be->free(lp_dev);
     if (allowed_dev) be->free(allowed_dev);
     gen_free(&st);
-    return 0;
+    return rc;
 }

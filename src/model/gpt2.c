@@ -3,6 +3,7 @@
  * rows; every activation lives in one backend allocation sized from the batch shape. */
 #include "poets/gpt2.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,10 +240,14 @@ int poets_gpt2_score(const poets_model_t *m, const poets_lora_t *lora, poets_act
     be->softmax_xent_forward(lp_dev, a->logits, targets_dev, allowed_dev, restricted_dev, (int)NR, V);
     float *lp = poets_xmalloc(NR * sizeof(float));
     be->download(lp, lp_dev, NR * sizeof(float));
+    int rc = 0;
     for (int i = 0; i < R; i++) {
         double s = 0;
         for (int t = 0; t < T; t++) s += lp[(size_t)i * T + t];
         logp[i] = s;
+        if (!isfinite(s) && rc == 0)
+            rc = poets_fail(err, "score: row %d has a non-finite log-probability: the model or adapter holds "
+                                 "non-finite or overflowing values", i);
     }
     free(lp);
     free(targets);
@@ -251,5 +256,5 @@ int poets_gpt2_score(const poets_model_t *m, const poets_lora_t *lora, poets_act
     be->free(lp_dev);
     if (allowed_dev) be->free(allowed_dev);
     if (restricted_dev) be->free(restricted_dev);
-    return 0;
+    return rc;
 }

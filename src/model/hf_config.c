@@ -82,6 +82,13 @@ static int check_fields(const char *path, const poets_json_t *root, poets_gpt2_c
         get_bool(path, root, "add_cross_attention", &cross, err) != 0)
         return -1;
     if (cross) return poets_fail(err, "%s: field 'add_cross_attention': cross attention is not supported", path);
+    /* given ids must be tokens (absent ones keep GPT-2's default 50256, as transformers does) */
+    if (poets_json_get(root, "bos_token_id") && cfg->bos_token_id >= cfg->vocab_size)
+        return poets_fail(err, "%s: field 'bos_token_id': %d is outside the vocabulary [0, %d)", path,
+                          cfg->bos_token_id, cfg->vocab_size);
+    if (poets_json_get(root, "eos_token_id") && cfg->eos_token_id >= cfg->vocab_size)
+        return poets_fail(err, "%s: field 'eos_token_id': %d is outside the vocabulary [0, %d)", path,
+                          cfg->eos_token_id, cfg->vocab_size);
 
     const poets_json_t *eps = poets_json_get(root, "layer_norm_epsilon");
     if (eps) {

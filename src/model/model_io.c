@@ -278,7 +278,7 @@ static int check_shape(const source_t *s, const slot_t *slot, poets_err_t *err)
 static int upload_tensor(const poets_model_t *m, const source_t *s, float *dst, poets_err_t *err)
 {
     float *host = poets_xmalloc((size_t)s->t->numel * sizeof *host);
-    int rc = poets_st_read_f32(s->file, s->t, host, err);
+    int rc = poets_st_read_f32_finite(s->file, s->t, host, err);
     if (rc == 0) m->be->upload(dst, host, (size_t)s->t->numel * sizeof *host);
     free(host);
     return rc;

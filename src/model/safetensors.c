@@ -5,6 +5,7 @@
 #include "poets/safetensors.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,4 +398,14 @@ int poets_st_write_f32(const char *path, const poets_st_entry_t *entries, size_t
     free(numel);
     poets_strbuf_free(&hdr);
     return rc;
+}
+
+int poets_st_read_f32_finite(const poets_safetensors_t *st, const poets_st_tensor_t *t, float *dst, poets_err_t *err)
+{
+    if (poets_st_read_f32(st, t, dst, err) != 0) return -1;
+    for (uint64_t i = 0; i < t->numel; i++)
+        if (!isfinite(dst[i]))
+            return poets_fail(err, "%s: tensor '%s': element %llu is %s (expected finite parameters)", st->path, t->name,
+                              (unsigned long long)i, isnan(dst[i]) ? "NaN" : "infinite");
+    return 0;
 }

@@ -63,7 +63,9 @@ int codec_init(codec_t *c, const poets_model_t *m, const poets_objective_t *o, c
     c->bos = m->cfg.bos_token_id;
     c->eos = m->cfg.eos_token_id;
     c->V = m->cfg.vocab_size;
-    if (c->bos < 0 || c->eos < 0) return poets_fail(err, "model %s: config.json has no bos/eos token id", cfg->model);
+    if (c->bos < 0 || c->eos < 0 || c->bos >= c->V || c->eos >= c->V)
+        return poets_fail(err, "%s/config.json: fields 'bos_token_id'/'eos_token_id': expected token ids in [0, %d), "
+                               "got %d/%d", cfg->model, c->V, c->bos, c->eos);
     if (o->template_str) {
         if (build_template(c, o->template_str, err) != 0 || alphabet_tokens(c, o->alphabet, err) != 0) {
             codec_free(c);

@@ -407,6 +407,30 @@ static int run_rounds(loop_t *L, poets_err_t *err)
     return rc;
 }
 
+/* A resumed replay must fit the model and the configuration it is trained with. */
+static int check_replay(const loop_t *L, poets_err_t *err)
+{
+    const poets_replay_t *rp = &L->st.replay;
+    if (rp->max_len != L->codec.max_len)
+        return poets_fail(err, "%s: /replay/tokens has width %d, the configuration generates %d tokens",
+                          L->opts.resume_path, rp->max_len, L->codec.max_len);
+    for (size_t i = 0; i < rp->n; i++) {
+        if (rp->member[i] < -1 || rp->member[i] >= (L->K > 0 ? L->K : 1))
+            return poets_fail(err, "%s: /replay/member[%zu] = %d outside [-1, %d)", L->opts.resume_path, i,
+                              rp->member[i], L->K > 0 ? L->K : 1);
+        for (int t = 0; t < rp->length[i]; t++) {
+            int id = rp->tokens[i * (size_t)rp->max_len + t];
+            if (id < 0 || id >= L->codec.V)
+                return poets_fail(err, "%s: /replay/tokens[%zu][%d] = %d outside the model's vocabulary [0, %d)",
+                                  L->opts.resume_path, i, t, id, L->codec.V);
+        }
+    }
+    if (L->st.boot.K != (L->K > 0 ? L->K : 1))
+        return poets_fail(err, "%s: /bootstrap/weights has %d columns, the configuration has %d members",
+                          L->opts.resume_path, L->st.boot.K, L->K);
+    return 0;
+}
+
 static int file_exists(const char *path)
 {
     struct stat st;
@@ -426,6 +450,7 @@ int poets_run(const poets_run_opts_t *opts, poets_err_t *err)
         if (poets_store_load(opts->resume_path, &L.st, err) != 0) return -1;
         rc = poets_config_parse_text(&L.cfg, L.st.config_yaml, strlen(L.st.config_yaml), opts->resume_path, err);
         if (rc == 0) rc = setup(&L, err);
+        if (rc == 0) rc = check_replay(&L, err);
         if (rc == 0) rc = checkpoint_restore(&L, err);
         /* the reference cache in the batches the run filled it in (one per round's evaluations):
          * the forward's float rounding depends on the batch's shape, and the KL uses the cache */

@@ -121,13 +121,17 @@ static int forward_logp(loop_t *L, const layout_t *l, vocab_bufs_t *vb, double *
                              (int)vb->V);
     float *lp = lp_host ? lp_host : poets_xmalloc(vb->N * sizeof(float));
     be->download(lp, vb->lp, vb->N * sizeof(float));
+    int rc = 0;
     for (int r = 0; r < l->R; r++) {
         double s = 0;
         for (int p = 0; p < l->T; p++) s += lp[(size_t)r * l->T + p];
         logp[r] = s;
+        if (!isfinite(s) && rc == 0)
+            rc = poets_fail(err, "non-finite log-probability under member %d: the adapters diverged "
+                                 "(lower lr, beta or kl_coef) or the model holds non-finite values", l->row_member[r]);
     }
     if (!lp_host) free(lp);
-    return 0;
+    return rc;
 }
 
 #define SCORE_CHUNK 256

@@ -195,8 +195,9 @@ static void test_errors(void)
         {"wrong type", "objective: gb1\nK: abc\n", NULL, {":2:", "key 'K': expected an integer in [1, 1024], got 'abc'"}},
         {"not whole", "objective: gb1\nbudget: 2.5\n", NULL, {":2:", "key 'budget'", "got '2.5'"}},
         {"out of range", "objective: gb1\nK: 0\n", NULL, {":2:", "key 'K'", "[1, 1024]"}},
-        {"open bound", "objective: gb1\ntop_p: 0\n", NULL, {":2:", "key 'top_p'", "(0, 1]"}},
-        {"temperature 0", "objective: gb1\ntemperature: 0\n", NULL, {":2:", "key 'temperature'", "> 0"}},
+        {"open bound", "objective: gb1\nbeta: 0\n", NULL, {":2:", "key 'beta'", "(0, 1000000]"}},
+        {"closed bound", "objective: gb1\ntop_p: 0\n", NULL, {":2:", "key 'top_p'", "[0.001, 1]"}},
+        {"temperature 0", "objective: gb1\ntemperature: 0\n", NULL, {":2:", "key 'temperature'", "[0.001, 1000]"}},
         {"not finite", "objective: gb1\nbeta: nan\n", NULL, {":2:", "key 'beta'", "got 'nan'"}},
         {"bool", "objective: gb1\ndedupe: yes\n", NULL, {":2:", "key 'dedupe'", "true or false"}},
         {"bad enum", "objective: gb1\nbootstrap: poison\n", NULL,
@@ -360,7 +361,7 @@ static void test_double_exact(void)
     for (int trial = 0; trial < 200; trial++) {
         state = state * 6364136223846793005ull + 1442695040888963407ull;
         double u = (double)(state >> 11) / 9007199254740992.0;
-        a.beta = u * pow(10, (double)(trial % 21) - 10) + 1e-300;
+        a.beta = u * pow(10, (double)(trial % 16) - 10) + 1e-300; /* within (0, 1e6] */
         a.invalid_target_auto = 0;
         a.invalid_target = -u * 1e5;
         char *yaml = poets_config_to_yaml(&a);

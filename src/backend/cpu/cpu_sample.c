@@ -30,7 +30,8 @@ static double row_weights(double *w, const float *z, const uint8_t *mask, int V,
     double maxv = -INFINITY;
     for (int v = 0; v < V; v++)
         if ((!mask || mask[v]) && z[v] / temperature > maxv) maxv = z[v] / temperature;
-    assert(maxv > -INFINITY); /* the support is never empty */
+    /* all-NaN logits give NaN weights; a token of the support is still returned (the last), and
+     * the caller sees the NaN in the token's log-probability */
     double sum = 0.0;
     for (int v = 0; v < V; v++) {
         w[v] = (!mask || mask[v]) ? exp(z[v] / temperature - maxv) : 0.0;

@@ -13,7 +13,8 @@ static double row_logsumexp(const float *z, const uint8_t *mask, int V)
     double maxv = -INFINITY;
     for (int v = 0; v < V; v++)
         if ((!mask || mask[v]) && z[v] > maxv) maxv = z[v];
-    assert(maxv > -INFINITY); /* the support is never empty */
+    /* NaN logits (a diverged or corrupt model) propagate as NaN; callers check their results */
+    if (!(maxv > -INFINITY)) return NAN;
     double sum = 0.0;
     for (int v = 0; v < V; v++)
         if (!mask || mask[v]) sum += exp(z[v] - maxv);
