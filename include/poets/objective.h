@@ -18,6 +18,9 @@ typedef struct poets_eval {
     double reward;
 } poets_eval_t;
 
+/* Resets an evaluation to "invalid, no reason yet": value NaN, valid 0, feasible 1, no reward. */
+void poets_eval_reset(poets_eval_t *e);
+
 typedef struct poets_objective poets_objective_t;
 struct poets_objective {
     char name[32];

@@ -25,13 +25,8 @@ static int ehrlich_evaluate(poets_objective_t *o, const char *const *seqs, size_
     ehrlich_objective_t *h = o->impl;
     for (size_t i = 0; i < n; i++) {
         poets_eval_t *e = &out[i];
-        e->error[0] = '\0';
-        if (poets_ehrlich_decode(&h->inst, seqs[i] ? seqs[i] : "", h->tokens, e->error, sizeof e->error)) {
-            e->value = NAN;
-            e->valid = 0;
-            e->feasible = 1;
-            continue;
-        }
+        poets_eval_reset(e);
+        if (poets_ehrlich_decode(&h->inst, seqs[i] ? seqs[i] : "", h->tokens, e->error, sizeof e->error)) continue;
         uint8_t feasible;
         poets_ehrlich_eval(&h->inst, h->tokens, 1, &e->value, &feasible, NULL);
         e->valid = 1;

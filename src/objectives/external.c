@@ -204,10 +204,7 @@ static int external_evaluate(poets_objective_t *o, const char *const *seqs, size
     poets_strbuf_printf(&req, "{\"sequences\": [");
     for (size_t i = 0; i < n; i++) {
         poets_eval_t *e = &out[i];
-        e->value = NAN;
-        e->valid = 0;
-        e->feasible = 1;
-        e->error[0] = '\0';
+        poets_eval_reset(e);
         size_t mark = req.len;
         if (n_sent) poets_strbuf_append(&req, ", ", 2);
         if (append_sequence(x, o->fixed_len, seqs[i] ? seqs[i] : "", &req, e->error, sizeof e->error) == 0)

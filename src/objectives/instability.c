@@ -121,10 +121,7 @@ static int instability_evaluate(poets_objective_t *o, const char *const *seqs, s
     const instability_t *t = o->impl;
     for (size_t i = 0; i < n; i++) {
         poets_eval_t *e = &out[i];
-        e->value = NAN;
-        e->valid = 0;
-        e->feasible = 1;
-        e->error[0] = '\0';
+        poets_eval_reset(e);
         const char *s = seqs[i] ? seqs[i] : "";
         size_t len = strlen(s);
         size_t bad = len;

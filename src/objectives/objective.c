@@ -3,6 +3,7 @@
  * releases what the objective owns (impl), and poets_objective_free then frees the struct. */
 #include "poets/objective.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,4 +46,11 @@ void poets_objective_free(poets_objective_t *o)
     if (!o) return;
     if (o->destroy) o->destroy(o);
     free(o);
+}
+
+void poets_eval_reset(poets_eval_t *e)
+{
+    memset(e, 0, sizeof *e);
+    e->value = NAN;
+    e->feasible = 1;
 }

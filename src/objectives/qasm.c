@@ -46,9 +46,7 @@ typedef struct qasm_objective {
 
 static void evaluate_one(const qasm_objective_t *q, const char *program, poets_eval_t *e)
 {
-    memset(e, 0, sizeof *e); /* valid 0, no observed reward of its own, error "" */
-    e->value = NAN;
-    e->feasible = 1;
+    poets_eval_reset(e);
     poets_qasm_circuit_t circ;
     poets_qasm_error_t perr;
     if (poets_qasm_parse(program, strlen(program), &q->limits, &circ, &perr)) {
