@@ -68,4 +68,14 @@ expect_error hamiltonian_file_error "^.*hamiltonian.*broken\.txt: line 2: Pauli 
     "$POETS" score --objective qasm --set "hamiltonian=$TMP/broken.txt"
 expect_error hamiltonian_unknown_name "hamiltonian: cannot read 'h3'" \
     "$POETS" score --objective qasm --set hamiltonian=h3
+# each experiment config runs a short budget with the shipped circuit prior
+for cfg in h2 tfim artificial; do
+    if "$POETS" run "experiments/$cfg.yaml" --set budget=8 --set batch=4 --set K=2 --set steps_per_round=1 \
+        --set train_batch=4 --set max_len=160 --out "$TMP/$cfg.h5" --quiet 2>"$TMP/err" &&
+        "$POETS" report "$TMP/$cfg.h5" --json | grep -q '"evaluations":8,'; then
+        ok "run_$cfg"
+    else
+        fail "run_$cfg" "$(head -c 300 "$TMP/err")"
+    fi
+done
 finish
