@@ -23,6 +23,7 @@ for seed in $SEEDS; do
 done
 files=()
 for method in $METHODS; do for seed in $SEEDS; do files+=("$OUT/$method-s$seed.h5"); done; done
+rm -f experiments/results/gb1_compare.svg  # this script owns its plot
 "$POETS" report "${files[@]}" --svg experiments/results/gb1_compare.svg > "$OUT/report.txt"
 "$POETS" report "${files[@]}" --json > "$OUT/report.jsonl"
 {
@@ -35,6 +36,7 @@ for method in $METHODS; do for seed in $SEEDS; do files+=("$OUT/$method-s$seed.h
     echo "|---|---|---|---|---|"
     for method in $METHODS; do
         grep "\"method\":\"$method\"" "$OUT/report.jsonl" | awk -v m="$method" '
+            BEGIN { n = 0 }
             function field(name,   r) { r = $0; sub(".*\"" name "\":", "", r); sub(/[,}].*/, "", r); return r }
             { best[n] = field("best_value"); cum[n] = field("cum_regret"); sr[n] = field("simple_regret"); tt[n] = field("t_train"); n++ }
             function med(a, n,   i, j, t, b) { for (i = 0; i < n; i++) b[i] = a[i] + 0;
