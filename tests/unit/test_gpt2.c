@@ -107,6 +107,7 @@ static void test_forward_matches_transformers(void)
     free(tokens), free(want), free(want_loss);
     poets_st_close(&ref);
     poets_model_free(&m);
+    printf("# base model vs transformers: logits rel err %.3g, loss rel err %.3g\n", e, el);
     CHECK(e <= 1e-4, "logits rel err %.3g > 1e-4", e);
     CHECK(el <= 1e-4, "loss rel err %.3g > 1e-4", el);
 }
@@ -178,6 +179,7 @@ static void test_lora_forward_and_grads_match_peft(void)
     poets_st_close(&fwd);
     poets_lora_free(&l);
     poets_model_free(&m);
+    printf("# LoRA vs PEFT: logits rel err %.3g, loss rel err %.3g, worst LoRA grad rel err %.3g\n", e, el, worst);
     CHECK(compared == 2 * 4 * 3, "compared %d LoRA gradients, expected 24", compared);
     CHECK(e <= 1e-4, "LoRA logits rel err %.3g > 1e-4", e);
     CHECK(el <= 1e-4, "LoRA loss rel err %.3g > 1e-4", el);
@@ -273,6 +275,7 @@ static void check_rows_equal_single(int top_layers)
     poets_acts_free(a1, m.be);
     poets_lora_free(&l);
     poets_model_free(&m);
+    printf("# top_layers %d: worst batched-row vs alone rel err %.3g\n", top_layers, worst);
     CHECK(worst <= 1e-5, "batched row vs alone rel err %.3g > 1e-5", worst);
     CHECK(e_zero <= 1e-6, "member with B=0 differs from the reference by %.3g", e_zero);
     CHECK(e_diff > 1e-3, "member with random B equals the reference (%.3g)", e_diff);
