@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "poets/gpt2.h"
+#include "poets/omp_policy.h"
 #include "poets/timer.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -143,6 +144,7 @@ static void bench_model(const char *label, const poets_model_t *m, int T, int re
 
 int main(int argc, char **argv)
 {
+    poets_openmp_prefer_passive(argv); /* measure as the poets binary runs */
     const char *model_dir = NULL;
     int reps = 3, T = 32, quick = 0;
     for (int i = 1; i < argc; i++) {
