@@ -158,6 +158,8 @@ static poets_strmap_t *buffer_texts(const loop_t *L)
 }
 
 /* Samples rows (members[], rngs[]) and writes them into p at positions rows[]. */
+#define GENERATE_CHUNK 256
+
 static int sample_rows(loop_t *L, proposal_t *p, const int *rows, int n, poets_rng_t *rngs, poets_err_t *err)
 {
     int ml = L->codec.max_len, prompt = L->codec.bos;
@@ -170,7 +172,14 @@ static int sample_rows(loop_t *L, proposal_t *p, const int *rows, int n, poets_r
                            .eos = L->codec.eos, .temperature = (float)L->cfg.temperature, .top_p = (float)L->cfg.top_p,
                            .allowed = L->codec.allowed, .template_tokens = L->codec.tmpl,
                            .template_len = L->codec.tmpl ? L->codec.tmpl_len : 0};
-    int rc = poets_gpt2_generate(&L->model, L->K ? &L->lora : NULL, &gs, rr, tok, len, lp, err);
+    /* in chunks of rows, so that the KV cache stays bounded for large batches */
+    int rc = 0;
+    for (int first = 0; first < n && rc == 0; first += GENERATE_CHUNK) {
+        gs.R = n - first < GENERATE_CHUNK ? n - first : GENERATE_CHUNK;
+        gs.row_member = members + first;
+        rc = poets_gpt2_generate(&L->model, L->K ? &L->lora : NULL, &gs, rr + first, tok + (size_t)first * ml,
+                                 len + first, lp + first, err);
+    }
     for (int i = 0; i < n && rc == 0; i++) {
         int r = rows[i];
         memcpy(p->tokens + (size_t)r * ml, tok + (size_t)i * ml, (size_t)ml * sizeof(int));
