@@ -59,13 +59,7 @@ expect_error error_key_of_other_objective "ehrlich\.v.*belongs to objective ehrl
     "$POETS" score --objective gb1 --set ehrlich.v=8 </dev/null
 
 # ---- short runs ----
-if ! "$POETS" pretrain --corpus data/pdb_chains.fasta.gz --out "$TMP/m" --set steps=2 --set layers=1 --set width=16 \
-    --set heads=2 --set block=64 --set batch=2 --set eval_every=0 --set holdout=0.01 --set invalid_records=skip \
-    >"$TMP/log" 2>&1; then
-    fail ehrlich_run_setup "pretrain failed: $(tail -n 2 "$TMP/log" | tr '\n' ' ')"
-    finish
-    exit
-fi
+tiny_model "$TMP/m" ehrlich_run_setup
 SMALL=(--set model="$TMP/m" --set budget=16 --set batch=8 --set K=2 --set steps_per_round=1 --set train_batch=8)
 # short_run NAME CONFIG [ARGS...]: runs to its budget; the report names objective ehrlich, 16 evaluations
 short_run() {

@@ -73,13 +73,7 @@ defunct=$(ps -o stat= --ppid $$ | grep -c '^Z')
 if [ "$defunct" -eq 0 ]; then ok external_no_defunct; else fail external_no_defunct "$defunct defunct children"; fi
 
 # ---- poets run ----
-if ! "$POETS" pretrain --corpus data/pdb_chains.fasta.gz --out "$TMP/m" --set steps=2 --set layers=1 --set width=16 \
-    --set heads=2 --set block=64 --set batch=2 --set eval_every=0 --set invalid_records=skip --set holdout=0.01 \
-    >"$TMP/log" 2>&1; then
-    fail external_run_setup "pretrain failed: $(tail -n 2 "$TMP/log" | tr '\n' ' ')"
-    finish
-    exit
-fi
+tiny_model "$TMP/m" external_run_setup
 # reward: the number of A, I, L, V in the sequence; invalid when it holds a W; exits with status 3
 # on its third request while $TMP/crash exists
 cat >"$TMP/oracle.sh" <<EOF

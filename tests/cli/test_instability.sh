@@ -20,13 +20,7 @@ if cmp -s "$TMP/out" "$TMP/want"; then ok score_invalid_reasons; else
 expect_error error_table_missing "instability\.data: cannot read" \
     "$POETS" score --objective instability --set instability.data="$TMP/absent.tsv" </dev/null
 
-if ! "$POETS" pretrain --corpus data/pdb_chains.fasta.gz --out "$TMP/m" --set steps=2 --set layers=1 --set width=16 \
-    --set heads=2 --set block=64 --set batch=2 --set eval_every=0 --set holdout=0.01 --set invalid_records=skip \
-    >"$TMP/log" 2>&1; then
-    fail instability_run_setup "pretrain failed: $(tail -n 2 "$TMP/log" | tr '\n' ' ')"
-    finish
-    exit
-fi
+tiny_model "$TMP/m" instability_run_setup
 SMALL=(--set model="$TMP/m" --set budget=16 --set batch=8 --set K=2 --set steps_per_round=1 --set train_batch=8)
 for method in poets prior; do
     if "$POETS" run experiments/instability.yaml "${SMALL[@]}" --set method="$method" --out "$TMP/$method.h5" --quiet \

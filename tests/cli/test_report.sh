@@ -4,13 +4,7 @@
 cd "$(dirname "$0")/../.." || exit 1
 source tests/cli/lib.sh
 
-if ! "$POETS" pretrain --corpus data/pdb_chains.fasta.gz --out "$TMP/m" --set steps=2 --set layers=1 --set width=16 \
-    --set heads=2 --set block=64 --set batch=2 --set eval_every=0 --set invalid_records=skip --set holdout=0.01 \
-    >"$TMP/log" 2>&1; then
-    fail report_setup "pretrain failed: $(tail -n 2 "$TMP/log" | tr '\n' ' ')"
-    finish
-    exit
-fi
+tiny_model "$TMP/m" report_setup
 make_run() { # NAME METHOD BUDGET [--set ...]
     local name=$1 method=$2 budget=$3
     shift 3

@@ -4,9 +4,7 @@
 cd "$(dirname "$0")/../.." || exit 1
 source tests/cli/lib.sh
 
-"$POETS" pretrain --corpus data/pdb_chains.fasta.gz --out "$TMP/m" --set steps=2 --set layers=1 --set width=16 \
-    --set heads=2 --set block=64 --set batch=2 --set eval_every=0 --set invalid_records=skip --set holdout=0.01 \
-    >/dev/null 2>&1 || fail setup "pretrain failed"
+tiny_model "$TMP/m" robustness_setup
 RUN=(experiments/gb1.yaml --set model="$TMP/m" --set budget=16 --set batch=8 --set K=2 --set steps_per_round=1 --quiet)
 "$POETS" run "${RUN[@]}" --out "$TMP/r.h5" >/dev/null 2>&1 || fail setup "run failed"
 
