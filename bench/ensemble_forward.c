@@ -96,7 +96,7 @@ static void bench_model(const char *label, const poets_model_t *m, int T, int re
     printf("\n## %s: L=%d E=%d H=%d V=%d, T=%d tokens per member, %d reps (median)\n", label, c->n_layer, c->n_embd,
            c->n_head, c->vocab_size, T, reps);
     printf("| rank | K | tokens | us/token (LoRA) | GFLOP/s (LoRA) | us/token (base) | LoRA overhead | sgemm GFLOP/s "
-           "| forward/sgemm | params MB (shared+K adapters) | params MB (K copies) |\n");
+           "| sgemm time / base time | params MB (shared+K adapters) | params MB (K copies) |\n");
     printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int ri = 0; ri < 3; ri++) {
         for (int ki = 0; ki < nK; ki++) {
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
     int Ks[] = {1, 2, 4, 8, 16};
     int nK = quick ? 2 : 5;
     const poets_backend_t *be = poets_backend_cpu();
-    printf("# ensemble_forward: CPU backend (OpenBLAS %s, %d OpenMP threads)\n", openblas_get_config(),
+    printf("# ensemble_forward: CPU backend (%s, %d OpenBLAS threads)\n", openblas_get_config(),
            openblas_get_num_threads());
     if (model_dir) {
         poets_model_t m;
