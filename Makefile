@@ -84,7 +84,8 @@ build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	clang -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -g -O1 \
 	      -fsanitize=fuzzer,address,undefined -o $@ $^ -lm
 
-test: $(BUILD)/poets $(TEST_BIN)
+# benches and tools are built too, so that they keep compiling
+test: $(BUILD)/poets $(TEST_BIN) $(BENCH_BIN) $(TOOLS_BIN)
 	@BUILD=$(BUILD) bash tests/run.sh
 
 # The main job: POETS on GB1 with the shipped model, then the report (a new run file each time;
