@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -446,7 +449,52 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+static int run_locked(const poets_run_opts_t *opts, poets_err_t *err);
+
+/* One process per run file: an exclusive lock on RUN.h5.lock, held for the whole run (the run
+ * file itself is replaced by every save, so it cannot carry the lock). */
+static int lock_run(const char *path, int *fd, char **lock_path, poets_err_t *err)
+{
+    size_t n = strlen(path) + sizeof ".lock";
+    *lock_path = poets_xmalloc(n);
+    snprintf(*lock_path, n, "%s.lock", path);
+    *fd = open(*lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0) {
+        int e = errno;
+        free(*lock_path);
+        *lock_path = NULL;
+        return poets_fail(err, "%s: cannot create the lock file: %s", path, strerror(e));
+    }
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        close(*fd);
+        free(*lock_path);
+        *lock_path = NULL;
+        return poets_fail(err, "%s: another poets process is running this run file", path);
+    }
+    return 0;
+}
+
+static void unlock_run(int fd, char *lock_path)
+{
+    if (!lock_path) return;
+    unlink(lock_path);
+    close(fd);
+    free(lock_path);
+}
+
 int poets_run(const poets_run_opts_t *opts, poets_err_t *err)
+{
+    const char *run_path = opts->resume_path ? opts->resume_path : opts->out_path;
+    if (!run_path) return poets_fail(err, "--out RUN.h5 is required");
+    int lock_fd = -1;
+    char *lock_path = NULL;
+    if (lock_run(run_path, &lock_fd, &lock_path, err) != 0) return -1;
+    int rc = run_locked(opts, err);
+    unlock_run(lock_fd, lock_path);
+    return rc;
+}
+
+static int run_locked(const poets_run_opts_t *opts, poets_err_t *err)
 {
     loop_t L;
     memset(&L, 0, sizeof L);

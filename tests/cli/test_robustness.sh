@@ -32,4 +32,12 @@ expect_error deep_yaml 'nested deeper than 8 levels' "$POETS" run "$TMP/deep.yam
 
 # stdin that cannot be read is an error, not an empty success
 expect_error score_unreadable_stdin 'stdin' "$POETS" score --objective gb1 <"$TMP"
+# one process per run file: a second process on the same file is refused while the first runs
+"$POETS" run "${RUN[@]}" --set budget=400 --set steps_per_round=4 --out "$TMP/long.h5" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do [ -e "$TMP/long.h5" ] && break; sleep 0.1; done
+expect_error concurrent_resume 'another poets process is running this run file' \
+    "$POETS" run --resume "$TMP/long.h5" --quiet
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
 finish
