@@ -45,6 +45,12 @@ static void init_params(poets_model_t *m, uint64_t seed)
     free(h);
 }
 
+/* Token at position pos of example BOS + seq + EOS (full = len + 2 tokens). */
+static int example_token(const int *seq, int full, int pos, int bos, int eos)
+{
+    return pos == 0 ? bos : pos == full - 1 ? eos : seq[pos - 1];
+}
+
 /* Fills one batch: example i is a random sequence of `idx` (train split), BOS + seq + EOS
  * cropped to a random window of at most block tokens; padded with EOS, targets −1. */
 static int make_batch(const poets_corpus_t *c, const size_t *idx, size_t n_idx, int block, int B, int bos, int eos,
@@ -66,7 +72,7 @@ static int make_batch(const poets_corpus_t *c, const size_t *idx, size_t n_idx, 
         int full = c->len[pick[b]] + 2;
         for (int t = 0; t < T; t++) {
             int pos = start[b] + t;
-            int tok = t >= lens[b] ? eos : pos == 0 ? bos : pos == full - 1 ? eos : s[pos - 1];
+            int tok = t >= lens[b] ? eos : example_token(s, full, pos, bos, eos);
             tokens[b * T + t] = tok;
         }
         for (int t = 0; t < T; t++) targets[b * T + t] = t + 1 < lens[b] ? tokens[b * T + t + 1] : -1;
@@ -161,7 +167,7 @@ static int evaluate(trainer_t *tr, const poets_corpus_t *c, const size_t *idx, s
         for (int b = 0; b < nb; b++) {
             const int *s = c->ids[idx[first + b]];
             int full = c->len[idx[first + b]] + 2, len = full < block ? full : block;
-            for (int t = 0; t < T; t++) tokens[b * T + t] = t >= len ? eos : t == 0 ? bos : t == full - 1 ? eos : s[t - 1];
+            for (int t = 0; t < T; t++) tokens[b * T + t] = t >= len ? eos : example_token(s, full, t, bos, eos);
             for (int t = 0; t < T; t++) {
                 int tgt = t + 1 < len ? tokens[b * T + t + 1] : -1;
                 /* residues only: the EOS target is not a residue */

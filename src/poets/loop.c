@@ -305,9 +305,7 @@ static int disagreement(loop_t *L, size_t first, size_t last, double *out, poets
     int rc = loop_score_pairs(L, idx, member, n, logp, err);
     if (rc == 0) {
         float *b = poets_xmalloc((size_t)L->K * sizeof(float));
-        for (int k = 0; k < L->K; k++)
-            L->model.be->download(&b[k], L->lora.params + (size_t)k * L->lora.member_floats + poets_lora_off_offset(&L->lora),
-                                  sizeof(float));
+        for (int k = 0; k < L->K; k++) b[k] = loop_member_offset(L, k);
         double total = 0;
         for (size_t i = first, j = 0; i < last; i++) {
             double s = 0, s2 = 0;

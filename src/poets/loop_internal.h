@@ -54,6 +54,8 @@ int loop_ref_fill(loop_t *L, size_t first, size_t last, poets_err_t *err);
 int loop_score_pairs(loop_t *L, const size_t *idx, const int *member, size_t n, double *logp, poets_err_t *err);
 /* Standardised targets of every replay entry for this round (algorithm page §3). */
 void loop_targets(loop_t *L);
+/* Member k's offset b_k (read from the adapter buffer). */
+float loop_member_offset(const loop_t *L, int k);
 /* steps_per_round AdamW steps of every member; loss/kl of the last step per member. */
 int loop_train(loop_t *L, int round, float *loss, float *kl, poets_err_t *err);
 /* Weighted R² of r_k against each member's targets over its bootstrap set. */

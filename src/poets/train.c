@@ -277,7 +277,7 @@ static size_t member_pool(const loop_t *L, int k, size_t *pool)
     return n;
 }
 
-static float member_offset(const loop_t *L, int k)
+float loop_member_offset(const loop_t *L, int k)
 {
     float b;
     L->model.be->download(&b, L->lora.params + (size_t)k * L->lora.member_floats + poets_lora_off_offset(&L->lora),
@@ -345,7 +345,7 @@ static int train_step(loop_t *L, int round, int step, size_t *pool, float *loss,
                 loss[k] = NAN, kl_out[k] = NAN;
                 continue;
             }
-            float b = member_offset(L, k);
+            float b = loop_member_offset(L, k);
             double kl_sum = 0, db;
             long n_tok = 0;
             for (int r = r0; r < r0 + count[k]; r++)
@@ -419,7 +419,7 @@ int loop_fit_r2(loop_t *L, float *r2, poets_err_t *err)
     double *logp = poets_xmalloc((m ? m : 1) * sizeof(double));
     int rc = loop_score_pairs(L, idx, member, m, logp, err);
     for (int k = 0; k < K && rc == 0; k++) {
-        float b = member_offset(L, k);
+        float b = loop_member_offset(L, k);
         double sw = 0, swt = 0;
         for (size_t j = 0; j < m; j++)
             if (member[j] == k) {
