@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "poets/comm.h"
 #include "poets/config.h"
 #include "poets/omp_policy.h"
 
@@ -16,6 +17,10 @@ int main(int argc, char **argv)
     const char *verb = argv[1];
     if (strcmp(verb, "--version") == 0 || strcmp(verb, "version") == 0) {
         printf("poets %s\n", POETS_VERSION);
+        return 0;
+    }
+    if (strcmp(verb, "--build-info") == 0) {
+        printf("poets %s\nranks: %s\n", POETS_VERSION, poets_comm_kind());
         return 0;
     }
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {

@@ -111,7 +111,7 @@ static int run(const opts_t *o, poets_err_t *err)
         poets_model_free(&m);
         return -1;
     }
-    poets_lora_init_member(&lora, 0, INIT_SEED, INIT_B_STD);
+    poets_lora_init_member(&lora, 0, 0, INIT_SEED, INIT_B_STD);
     int *tokens = NULL, B = 0, T = 0;
     int rc = poets_peft_save(&lora, 0, o->out_dir, "tiny-gpt2", err);
     if (rc == 0) rc = read_batch_tokens(&tokens, &B, &T, err);

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "poets/error.h"
+
 typedef struct poets_backend {
     const char *name;
 
@@ -25,6 +27,16 @@ typedef struct poets_backend {
     void (*copy)(void *dst, const void *src, size_t bytes);
     void (*zero)(void *dst, size_t bytes);
     void (*sync)(void);
+
+    /* ---- precision of the frozen backbone ----
+     * Declares weights[0, n) frozen (their values no longer change): the backend may keep a
+     * reduced-precision copy that matmul_forward, matmul_lora_forward/backward and
+     * matmul_backward's input gradient use for any weight matrix lying inside the range (CUDA:
+     * bf16 storage with fp32 accumulation; CPU: nothing). The fp32 values stay authoritative
+     * for every other op and for weight gradients. Call it again after changing the values;
+     * freeing the memory drops the copy. Called after loading the backbone of run, sample and
+     * logprob, never by pre-training. */
+    void (*freeze_weights)(const float *weights, size_t n);
 
     /* ---- dense ---- */
     /* out[N,OC] = inp[N,C] · W + bias[OC].  W is [C,OC] (GPT-2 Conv1D layout) when
@@ -55,6 +67,19 @@ typedef struct poets_backend {
     void (*lora_grouped_backward)(float *dinp, float *dA, float *dB, const float *dout, const float *inp,
                                   const float *u, const float *A, const float *B, size_t member_stride,
                                   const float *scale, const int *member, int N, int C, int OC, int R, int K);
+
+    /* ---- a projection and its LoRA term as one op, so that a backend can fuse them ----
+     * matmul_lora_forward: matmul_forward (W [C,OC], the Conv1D layout) then
+     * lora_grouped_forward's term into the same out. matmul_lora_backward: matmul_backward
+     * (w_out_in 0) then lora_grouped_backward, sharing dinp. Results equal the two ops' within
+     * the backend's precision (CUDA fuses them only for frozen weights, in bf16). */
+    void (*matmul_lora_forward)(float *out, float *u, const float *inp, const float *weight, const float *bias,
+                                const float *A, const float *B, size_t member_stride, const float *scale,
+                                const int *member, int N, int C, int OC, int R, int K);
+    void (*matmul_lora_backward)(float *dinp, float *dweight, float *dbias, float *dA, float *dB, const float *dout,
+                                 const float *inp, const float *u, const float *weight, const float *A,
+                                 const float *B, size_t member_stride, const float *scale, const int *member, int N,
+                                 int C, int OC, int R, int K);
 
     /* ---- elementwise / normalisation ---- */
     /* out[N,C] = (inp − μ)/√(σ² + eps)·weight + bias per row (population variance);
@@ -123,5 +148,17 @@ typedef struct poets_backend {
 
 /* The CPU reference backend (OpenBLAS GEMMs, OpenMP loops). */
 const poets_backend_t *poets_backend_cpu(void);
+
+/* The CUDA backend (kernels/, src/backend/cuda) on device 0 of CUDA_VISIBLE_DEVICES, started on
+ * first use: stream, cuBLAS handle and the device memory plan (POETS_CUDA_MEMORY_MB, default
+ * 90% of the free device memory). NULL with one line in err when no usable device is present
+ * or the build has no CUDA. */
+const poets_backend_t *poets_backend_cuda(poets_err_t *err);
+/* Name of the CUDA device in use (e.g. "NVIDIA H200"), or NULL before a successful start. */
+const char *poets_backend_cuda_device(void);
+
+/* The backend called `name`: "cpu" or "cuda" (the --device flag and the `device` key), or NULL
+ * with one line in err naming the reason. */
+const poets_backend_t *poets_backend_select(const char *name, poets_err_t *err);
 
 #endif

@@ -42,6 +42,8 @@ typedef struct poets_config {
     int ref_cache_mb;
     char gain_kernel[16];     /* hamming | embedding | auto (resolved by the loop) */
     double gain_noise;
+    char oracle_ranks[8];     /* root | all */
+    char device[8];           /* cpu | cuda: the backend (poets_backend_select) */
     /* methods' own keys */
     int ga_population;        /* ga.population: parents drawn from the best of the buffer */
     double ga_mutation_rate;  /* ga.mutation_rate: per-position mutation probability */

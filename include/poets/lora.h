@@ -54,9 +54,10 @@ int poets_lora_create(poets_lora_t *l, const poets_gpt2_config_t *cfg, const poe
                       const poets_backend_t *be, poets_err_t *err);
 void poets_lora_free(poets_lora_t *l);
 
-/* PEFT-style initialisation of member k from its own stream (seed, init, k): A Kaiming-uniform
- * with bound 1/√in, B = 0 unless b_std > 0 (then N(0, b_std²)), b_k = 0. */
-void poets_lora_init_member(poets_lora_t *l, int k, uint64_t seed, float b_std);
+/* PEFT-style initialisation of ensemble member k, held in slot `slot` of this set (the same as k
+ * in one process; k / ranks when members are sharded), from k's own stream (seed, init, k):
+ * A Kaiming-uniform with bound 1/√in, B = 0 unless b_std > 0 (then N(0, b_std²)), b_k = 0. */
+void poets_lora_init_member(poets_lora_t *l, int slot, int k, uint64_t seed, float b_std);
 
 /* Offset of A/B of (layer, target) inside a member slice, or SIZE_MAX when not adapted. */
 static inline size_t poets_lora_off_A(const poets_lora_t *l, int layer, int t) { return l->off_A[layer * POETS_LORA_N_TARGETS + t]; }

@@ -1,6 +1,7 @@
-/* Pre-training a GPT-2 backbone from scratch on a sequence corpus: full-parameter training on
- * the backend, AdamW with linear warm-up and a cosine schedule, a held-out split, and the
- * held-out per-residue perplexity against the unigram baseline. */
+/* Pre-training a GPT-2 backbone on a sequence corpus, from scratch or continuing from a saved
+ * model: full-parameter training on the backend, AdamW with linear warm-up and a cosine
+ * schedule, a held-out split, and the held-out per-residue perplexity against the unigram
+ * baseline. */
 #ifndef POETS_PRETRAIN_H
 #define POETS_PRETRAIN_H
 
@@ -37,5 +38,12 @@ typedef struct poets_pretrain_result {
 int poets_pretrain(poets_model_t *m, poets_tokenizer_t *tok, const poets_corpus_t *corpus,
                    const poets_pretrain_opts_t *o, const poets_backend_t *be, FILE *logf, poets_pretrain_result_t *res,
                    poets_err_t *err);
+
+/* Continues training the loaded model m (its tokenizer m->tok encoded corpus) with a fresh
+ * optimiser and schedule from o (o's architecture fields are not used). The held-out split
+ * depends only on o->seed and the corpus, so it is the one a run with the same seed and corpus
+ * held out. */
+int poets_pretrain_continue(poets_model_t *m, const poets_corpus_t *corpus, const poets_pretrain_opts_t *o,
+                            const poets_backend_t *be, FILE *logf, poets_pretrain_result_t *res, poets_err_t *err);
 
 #endif

@@ -8,11 +8,14 @@
 
 #include "poets/backend.h"
 
-int cli_model_open(cli_model_t *cm, const char *model_dir, const char *adapter_dir, poets_err_t *err)
+int cli_model_open(cli_model_t *cm, const char *model_dir, const char *adapter_dir, const char *device,
+                   poets_err_t *err)
 {
     memset(cm, 0, sizeof *cm);
     if (!model_dir) return poets_fail(err, "--model DIR is required");
-    if (poets_model_load(&cm->model, model_dir, poets_backend_cpu(), err) != 0) return -1;
+    const poets_backend_t *be = poets_backend_select(device, err);
+    if (!be || poets_model_load(&cm->model, model_dir, be, err) != 0) return -1;
+    be->freeze_weights(cm->model.param_mem, cm->model.n_params);
     if (!adapter_dir) return 0;
     poets_lora_spec_t spec;
     if (poets_peft_read_spec(adapter_dir, &cm->model.cfg, &spec, err) != 0 ||

@@ -16,7 +16,10 @@ typedef struct cli_model {
     int has_adapter;
 } cli_model_t;
 
-int cli_model_open(cli_model_t *cm, const char *model_dir, const char *adapter_dir, poets_err_t *err);
+/* Loads the model on `device` ("cpu" or "cuda", poets_backend_select) with its backbone frozen
+ * (the backend may keep it in bf16), plus the adapter when adapter_dir is not NULL. */
+int cli_model_open(cli_model_t *cm, const char *model_dir, const char *adapter_dir, const char *device,
+                   poets_err_t *err);
 void cli_model_close(cli_model_t *cm);
 
 /* Parses a whole decimal integer / double option value; errors name the option. */

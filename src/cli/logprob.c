@@ -106,20 +106,22 @@ static int run(cli_model_t *cm, const char *prompt, poets_err_t *err)
 int poets_cli_logprob(int argc, char **argv)
 {
     poets_err_t err;
-    const char *model = NULL, *adapter = NULL, *prompt = NULL;
+    const char *model = NULL, *adapter = NULL, *prompt = NULL, *device = "cpu";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        if (strcmp(a, "--model") != 0 && strcmp(a, "--adapter") != 0 && strcmp(a, "--prompt") != 0) {
-            poets_fail(&err, "unknown option '%s' (expected --model, --adapter, --prompt)", a);
+        if (strcmp(a, "--model") != 0 && strcmp(a, "--adapter") != 0 && strcmp(a, "--prompt") != 0 &&
+            strcmp(a, "--device") != 0) {
+            poets_fail(&err, "unknown option '%s' (expected --model, --adapter, --prompt, --device)", a);
             return cli_error("logprob", &err);
         }
         if (cli_take_value(argc, argv, &i, &v, &err) != 0) return cli_error("logprob", &err);
         if (strcmp(a, "--model") == 0) model = v;
         else if (strcmp(a, "--adapter") == 0) adapter = v;
+        else if (strcmp(a, "--device") == 0) device = v;
         else prompt = v;
     }
     cli_model_t cm;
-    if (cli_model_open(&cm, model, adapter, &err) != 0) return cli_error("logprob", &err);
+    if (cli_model_open(&cm, model, adapter, device, &err) != 0) return cli_error("logprob", &err);
     int rc = run(&cm, prompt, &err);
     cli_model_close(&cm);
     if (rc != 0) return cli_error("logprob", &err);

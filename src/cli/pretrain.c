@@ -1,8 +1,9 @@
-/* `poets pretrain (--corpus FILE | --corpus-generator SPEC) --out MODEL_DIR [--set key=value]...`:
- * trains a GPT-2 backbone
- * from scratch with a character vocabulary and writes it in the Hugging Face layout, with
- * training.json recording the command, the split and the held-out perplexity against the
- * unigram baseline. */
+/* `poets pretrain (--corpus FILE | --corpus-generator SPEC) --out MODEL_DIR [--init MODEL_DIR]
+ * [--device cpu|cuda] [--set key=value]...`: trains a GPT-2 backbone from scratch with a
+ * character vocabulary, or
+ * continues training a saved one (--init: its weights, architecture and vocabulary; a fresh
+ * optimiser and schedule), and writes it in the Hugging Face layout, with training.json
+ * recording the command, the split and the held-out perplexity against the unigram baseline. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,10 @@
 #include "poets/rng.h"
 
 typedef struct pretrain_cli {
-    const char *corpus, *out, *generator;
+    const char *corpus, *out, *generator, *init;
+    const char *arch_key; /* an architecture key given with --set (not allowed with --init) */
+    const char *device;   /* --device: cpu | cuda (fp32 either way: every parameter is trained) */
+    const poets_backend_t *be;
     int alphabet_set;
     char alphabet[256];
     int skip_invalid;
@@ -53,6 +57,7 @@ static int set_key(pretrain_cli_t *p, const char *kv, poets_err_t *err)
             snprintf(opt, sizeof opt, "--set %s", key);
             if (cli_parse_int(opt, v, ints[i].lo, ints[i].hi, &iv, err) != 0) return -1;
             *ints[i].field = (int)iv;
+            if (i < 5) p->arch_key = ints[i].name; /* layers .. positions */
             return 0;
         }
     struct { const char *name; double *field; double lo, hi; } dbls[] = {
@@ -91,18 +96,49 @@ static int parse(int argc, char **argv, pretrain_cli_t *p, poets_err_t *err)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "--corpus") != 0 && strcmp(a, "--out") != 0 && strcmp(a, "--set") != 0 &&
-            strcmp(a, "--corpus-generator") != 0)
-            return poets_fail(err, "unknown option '%s' (expected --corpus, --corpus-generator, --out, --set)", a);
+            strcmp(a, "--corpus-generator") != 0 && strcmp(a, "--init") != 0 && strcmp(a, "--device") != 0)
+            return poets_fail(err, "unknown option '%s' (expected --corpus, --corpus-generator, --out, --init, --device, "
+                                   "--set)", a);
         if (cli_take_value(argc, argv, &i, &v, err) != 0) return -1;
         if (strcmp(a, "--corpus") == 0) p->corpus = v;
         else if (strcmp(a, "--corpus-generator") == 0) p->generator = v;
         else if (strcmp(a, "--out") == 0) p->out = v;
+        else if (strcmp(a, "--init") == 0) p->init = v;
+        else if (strcmp(a, "--device") == 0) p->device = v;
         else if (set_key(p, v, err) != 0) return -1;
     }
     if (!p->corpus == !p->generator) return poets_fail(err, "expected exactly one of --corpus FILE and --corpus-generator SPEC");
     /* a circuit prior's vocabulary is the characters QASM programs are written with */
     if (p->generator && !p->alphabet_set) snprintf(p->alphabet, sizeof p->alphabet, "%s", poets_qasm_alphabet());
     if (!p->out) return poets_fail(err, "--out MODEL_DIR is required");
+    if (p->init && p->arch_key)
+        return poets_fail(err, "--set %s: the architecture comes from --init %s; drop the key", p->arch_key, p->init);
+    if (p->init && p->alphabet_set)
+        return poets_fail(err, "--set alphabet: the vocabulary comes from --init %s; drop the key", p->init);
+    return 0;
+}
+
+/* --init: loads the model to continue and takes its architecture and alphabet (every
+ * non-special token one character) into p, so that training.json describes the result. */
+static int load_init(pretrain_cli_t *p, poets_model_t *m, poets_err_t *err)
+{
+    if (poets_model_load(m, p->init, p->be, err) != 0) return poets_fail_prefix(err, "--init");
+    const poets_gpt2_config_t *c = &m->cfg;
+    size_t n = 0;
+    for (int id = 0; id < poets_tokenizer_vocab_size(m->tok); id++) {
+        const char *t = poets_tokenizer_token(m->tok, id);
+        if (!t || poets_tokenizer_is_special(m->tok, id)) continue;
+        if (strlen(t) != 1 || n + 1 >= sizeof p->alphabet) {
+            poets_fail(err, "--init %s: token %d '%s' is not one character (pretrain continues character "
+                            "vocabularies only)", p->init, id, t);
+            poets_model_free(m); /* t points into its tokenizer: only after the message */
+            return -1;
+        }
+        p->alphabet[n++] = t[0];
+    }
+    p->alphabet[n] = '\0';
+    p->o.layers = c->n_layer, p->o.width = c->n_embd, p->o.heads = c->n_head, p->o.inner = c->n_inner;
+    p->o.positions = c->n_positions;
     return 0;
 }
 
@@ -181,6 +217,10 @@ static int write_report(const pretrain_cli_t *p, int argc, char **argv, const po
     for (int i = 0; i < argc; i++) poets_strbuf_printf(&cmd, " %s", argv[i]);
     poets_strbuf_json_string(&sb, cmd.data);
     poets_strbuf_free(&cmd);
+    if (p->init) {
+        poets_strbuf_printf(&sb, ",\n  \"init\": ");
+        poets_strbuf_json_string(&sb, p->init);
+    }
     poets_strbuf_printf(&sb, ",\n  \"corpus\": ");
     poets_strbuf_json_string(&sb, p->generator ? p->generator : p->corpus);
     poets_strbuf_printf(&sb, ",\n  \"alphabet\": ");
@@ -209,35 +249,40 @@ int poets_cli_pretrain(int argc, char **argv)
 {
     poets_err_t err;
     pretrain_cli_t p;
+    poets_model_t m = {0};
     if (parse(argc, argv, &p, &err) != 0) return cli_error("pretrain", &err);
+    if (!(p.be = poets_backend_select(p.device ? p.device : "cpu", &err))) return cli_error("pretrain", &err);
+    if (p.init && load_init(&p, &m, &err) != 0) return cli_error("pretrain", &err);
     static const char *const specials[] = {"<|endoftext|>"};
-    poets_tokenizer_t *tok = poets_tokenizer_new_chars(p.alphabet, specials, 1);
+    /* owned here until poets_pretrain moves it into m; with --init the model's own */
+    poets_tokenizer_t *tok = p.init ? NULL : poets_tokenizer_new_chars(p.alphabet, specials, 1);
     poets_corpus_t corpus;
     char generated[64] = "";
-    if (p.generator && generate_corpus(p.generator, p.o.seed, generated, sizeof generated, &err) != 0) {
-        poets_tokenizer_free(tok);
-        return cli_error("pretrain", &err);
-    }
-    int read_rc = poets_corpus_read(p.generator ? generated : p.corpus, tok, p.skip_invalid, &corpus, &err);
+    int rc = p.generator ? generate_corpus(p.generator, p.o.seed, generated, sizeof generated, &err) : 0;
+    if (rc == 0) rc = poets_corpus_read(p.generator ? generated : p.corpus, p.init ? m.tok : tok, p.skip_invalid,
+                                        &corpus, &err);
     if (generated[0]) unlink(generated);
-    if (read_rc != 0) {
+    if (rc != 0) {
+        if (m.param_mem) poets_model_free(&m);
         poets_tokenizer_free(tok);
         return cli_error("pretrain", &err);
     }
-    if (prepare_out(p.out, &err) != 0) {
-        poets_corpus_free(&corpus);
-        poets_tokenizer_free(tok);
-        return cli_error("pretrain", &err);
-    }
-    fprintf(stderr, "pretrain: %zu sequences (%zu residues, %zu skipped with invalid characters)\n", corpus.n,
-            corpus.residues, corpus.skipped);
-    poets_model_t m;
+    rc = prepare_out(p.out, &err);
     poets_pretrain_result_t res;
-    int rc = poets_pretrain(&m, tok, &corpus, &p.o, poets_backend_cpu(), stderr, &res, &err);
+    if (rc == 0) {
+        fprintf(stderr, "pretrain: %zu sequences (%zu residues, %zu skipped with invalid characters)%s%s\n", corpus.n,
+                corpus.residues, corpus.skipped, p.init ? "; continuing " : "", p.init ? p.init : "");
+        if (p.init) {
+            rc = poets_pretrain_continue(&m, &corpus, &p.o, p.be, stderr, &res, &err);
+        } else {
+            rc = poets_pretrain(&m, tok, &corpus, &p.o, p.be, stderr, &res, &err);
+            if (m.param_mem) tok = NULL; /* now m's */
+        }
+    }
     if (rc == 0) rc = poets_model_save(&m, p.out, &err);
     if (rc == 0) rc = write_report(&p, argc, argv, &res, &corpus, &err);
     if (m.param_mem) poets_model_free(&m);
-    else poets_tokenizer_free(tok);
+    poets_tokenizer_free(tok);
     poets_corpus_free(&corpus);
     if (rc != 0) return cli_error("pretrain", &err);
     printf("held-out perplexity per residue %.3f (unigram %.3f); model written to %s\n", res.heldout_ppl,

@@ -8,7 +8,7 @@
 #include "cli_common.h"
 
 typedef struct sample_opts {
-    const char *model, *adapter, *prompt;
+    const char *model, *adapter, *prompt, *device;
     long n, max_len;
     uint64_t seed;
     double temperature, top_p;
@@ -16,21 +16,22 @@ typedef struct sample_opts {
 
 static int parse(int argc, char **argv, sample_opts_t *o, poets_err_t *err)
 {
-    *o = (sample_opts_t){.n = 1, .max_len = 256, .seed = 0, .temperature = 1.0, .top_p = 1.0};
+    *o = (sample_opts_t){.n = 1, .max_len = 256, .seed = 0, .temperature = 1.0, .top_p = 1.0, .device = "cpu"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "--model") == 0 || strcmp(a, "--adapter") == 0 || strcmp(a, "--prompt") == 0 ||
             strcmp(a, "-n") == 0 || strcmp(a, "--seed") == 0 || strcmp(a, "--max-len") == 0 ||
-            strcmp(a, "--temperature") == 0 || strcmp(a, "--top-p") == 0) {
+            strcmp(a, "--temperature") == 0 || strcmp(a, "--top-p") == 0 || strcmp(a, "--device") == 0) {
             if (cli_take_value(argc, argv, &i, &v, err) != 0) return -1;
         } else {
             return poets_fail(err, "unknown option '%s' (expected --model, --adapter, -n, --seed, --max-len, "
-                                   "--temperature, --top-p, --prompt)", a);
+                                   "--temperature, --top-p, --prompt, --device)", a);
         }
         int rc = 0;
         if (strcmp(a, "--model") == 0) o->model = v;
         else if (strcmp(a, "--adapter") == 0) o->adapter = v;
         else if (strcmp(a, "--prompt") == 0) o->prompt = v;
+        else if (strcmp(a, "--device") == 0) o->device = v;
         else if (strcmp(a, "-n") == 0) rc = cli_parse_int("-n", v, 1, 1000000, &o->n, err);
         else if (strcmp(a, "--seed") == 0) rc = cli_parse_u64("--seed", v, &o->seed, err);
         else if (strcmp(a, "--max-len") == 0) rc = cli_parse_int("--max-len", v, 1, 1 << 20, &o->max_len, err);
@@ -105,7 +106,7 @@ int poets_cli_sample(int argc, char **argv)
     sample_opts_t o;
     if (parse(argc, argv, &o, &err) != 0) return cli_error("sample", &err);
     cli_model_t cm;
-    if (cli_model_open(&cm, o.model, o.adapter, &err) != 0) return cli_error("sample", &err);
+    if (cli_model_open(&cm, o.model, o.adapter, o.device, &err) != 0) return cli_error("sample", &err);
     int rc = run(&o, &cm, &err);
     cli_model_close(&cm);
     if (rc != 0) return cli_error("sample", &err);

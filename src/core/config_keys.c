@@ -23,6 +23,8 @@ static const char *const objectives[] = {"gb1", "external", "instability", "ehrl
 static const char *const bootstraps[] = {"poisson", "bernoulli", "none", NULL};
 static const char *const invalids[] = {"target", "skip", NULL};
 static const char *const gain_kernels[] = {"auto", "hamming", "embedding", NULL};
+static const char *const oracle_rank_modes[] = {"root", "all", NULL};
+static const char *const devices[] = {"cpu", "cuda", NULL};
 
 const char *const poets_cfg_lora_target_names[POETS_LORA_N_TARGETS] = {
     [POETS_LORA_C_ATTN] = "c_attn",
@@ -71,10 +73,14 @@ const poets_cfg_key_t poets_cfg_keys[] = {
      .help = "re-sample candidates already in the buffer or the batch"},
     INT_KEY("dedupe_tries", dedupe_tries, 1, 1000000, "8", "re-samples before a duplicate is submitted"),
     DBL_KEY("noise_std", noise_std, 0, 1e6, 0, "0", "std of observation noise added by the engine"),
-    INT_KEY("ref_cache_mb", ref_cache_mb, 0, 16777216, "1024", "device cache of reference distributions, MiB"),
+    INT_KEY("ref_cache_mb", ref_cache_mb, 0, 16777216, "1024",
+            "backend cache of reference distributions for the KL, MiB (entries past it are recomputed)"),
     ENUM_KEY("gain_kernel", gain_kernel, gain_kernels, "auto",
              "information-gain kernel (auto: hamming for fixed lengths, else embedding)"),
     DBL_KEY("gain_noise", gain_noise, 1e-6, 1e6, 0, "0.1", "noise sigma of the information gain"),
+    ENUM_KEY("oracle_ranks", oracle_ranks, oracle_rank_modes, "root",
+             "under mpirun: rank 0 calls the oracle (root), or every rank scores a slice of each batch (all)"),
+    ENUM_KEY("device", device, devices, "cpu", "compute backend: cpu, or cuda (GPU: bf16 backbone, fp32 adapters)"),
     /* methods' own keys */
     INT_KEY("ga.population", ga_population, 2, 1000000, "32", "ga: parents are drawn from the best N of the buffer"),
     DBL_KEY("ga.mutation_rate", ga_mutation_rate, 0, 1, 0, "0.25",

@@ -113,7 +113,7 @@ void poets_lora_block_dims(const poets_lora_t *l, int layer, int t, size_t *in, 
     *out = (end - l->off_B[i]) / R;
 }
 
-void poets_lora_init_member(poets_lora_t *l, int k, uint64_t seed, float b_std)
+void poets_lora_init_member(poets_lora_t *l, int slot, int k, uint64_t seed, float b_std)
 {
     const size_t mf = l->member_floats, R = (size_t)l->R;
     float *host = poets_xcalloc(mf, sizeof *host);
@@ -134,6 +134,6 @@ void poets_lora_init_member(poets_lora_t *l, int k, uint64_t seed, float b_std)
                 for (size_t q = 0; q < out * R; q++)
                     host[b + q] = (float)(b_std * poets_rng_normal(&rng));
         }
-    l->be->upload(l->params + (size_t)k * mf, host, mf * sizeof *host);
+    l->be->upload(l->params + (size_t)slot * mf, host, mf * sizeof *host);
     free(host);
 }

@@ -3,6 +3,9 @@
 #include "gpt2_block.h"
 
 #include <math.h>
+#include <stdio.h>
+
+#include "poets/profile.h"
 
 size_t block_acts_floats(const poets_gpt2_config_t *c, int lora_rank, int n, int T, int Tk)
 {
@@ -45,16 +48,27 @@ float block_attn_scale(const poets_gpt2_config_t *c, int l)
     return scale;
 }
 
-/* out += LoRA term of (layer, target) when adapted. */
-static void lora_fwd(const poets_model_t *m, const poets_lora_t *lora, int l, int t, float *out, float *u,
-                     const float *inp, int N, const int *tok_member)
+/* A profiler range "forward layer l" / "backward layer l" (include/poets/profile.h). */
+static void range_push_layer(const char *pass, int l)
 {
-    if (!u) return;
+    char name[32];
+    snprintf(name, sizeof name, "%s layer %d", pass, l);
+    poets_range_push(name);
+}
+
+/* out = inp·W + bias (+ the LoRA term of (layer, target) when adapted: u != NULL), W [in,out]. */
+static void proj_forward(const poets_model_t *m, const poets_lora_t *lora, int l, int t, float *out, float *u,
+                         const float *inp, const float *weight, const float *bias, int N, const int *tok_member)
+{
     int in, outw;
     poets_lora_target_dims(&m->cfg, t, &in, &outw);
-    m->be->lora_grouped_forward(out, u, inp, lora->params + poets_lora_off_A(lora, l, t),
-                                lora->params + poets_lora_off_B(lora, l, t), lora->member_floats, lora->scale,
-                                tok_member, N, in, outw, lora->R, lora->K);
+    if (!u) {
+        m->be->matmul_forward(out, inp, weight, bias, N, in, outw, 0);
+        return;
+    }
+    m->be->matmul_lora_forward(out, u, inp, weight, bias, lora->params + poets_lora_off_A(lora, l, t),
+                               lora->params + poets_lora_off_B(lora, l, t), lora->member_floats, lora->scale,
+                               tok_member, N, in, outw, lora->R, lora->K);
 }
 
 void block_forward(const poets_model_t *m, const poets_lora_t *lora, int l, block_acts_t *ba, float *out,
@@ -65,25 +79,27 @@ void block_forward(const poets_model_t *m, const poets_lora_t *lora, int l, bloc
     const poets_gpt2_params_t *p = &m->p;
     int E = c->n_embd, I = c->n_inner, N = n * T;
     size_t le = (size_t)l * E;
+    range_push_layer("forward", l);
 
     be->layernorm_forward(ba->ln1, ba->ln1_mean, ba->ln1_rstd, inp, p->ln1_w + le, p->ln1_b + le, N, E,
                           c->layer_norm_epsilon);
-    be->matmul_forward(ba->qkv, ba->ln1, p->attn_w + le * 3 * E, p->attn_b + le * 3, N, E, 3 * E, 0);
-    lora_fwd(m, lora, l, POETS_LORA_C_ATTN, ba->qkv, ba->u[POETS_LORA_C_ATTN], ba->ln1, N, tok_member);
+    proj_forward(m, lora, l, POETS_LORA_C_ATTN, ba->qkv, ba->u[POETS_LORA_C_ATTN], ba->ln1, p->attn_w + le * 3 * E,
+                 p->attn_b + le * 3, N, tok_member);
     be->attention_forward(ba->atty, ba->att, ba->qkv, kc, vc, n, T, E, c->n_head, past, Tmax,
                           block_attn_scale(c, l));
-    be->matmul_forward(ba->mid, ba->atty, p->attn_proj_w + le * E, p->attn_proj_b + le, N, E, E, 0);
-    lora_fwd(m, lora, l, POETS_LORA_ATTN_PROJ, ba->mid, ba->u[POETS_LORA_ATTN_PROJ], ba->atty, N, tok_member);
+    proj_forward(m, lora, l, POETS_LORA_ATTN_PROJ, ba->mid, ba->u[POETS_LORA_ATTN_PROJ], ba->atty,
+                 p->attn_proj_w + le * E, p->attn_proj_b + le, N, tok_member);
     be->add(ba->mid, ba->mid, inp, (size_t)N * E);
 
     be->layernorm_forward(ba->ln2, ba->ln2_mean, ba->ln2_rstd, ba->mid, p->ln2_w + le, p->ln2_b + le, N, E,
                           c->layer_norm_epsilon);
-    be->matmul_forward(ba->fch, ba->ln2, p->fc_w + le * I, p->fc_b + (size_t)l * I, N, E, I, 0);
-    lora_fwd(m, lora, l, POETS_LORA_FC, ba->fch, ba->u[POETS_LORA_FC], ba->ln2, N, tok_member);
+    proj_forward(m, lora, l, POETS_LORA_FC, ba->fch, ba->u[POETS_LORA_FC], ba->ln2, p->fc_w + le * I,
+                 p->fc_b + (size_t)l * I, N, tok_member);
     be->gelu_forward(ba->fch_gelu, ba->fch, (size_t)N * I);
-    be->matmul_forward(out, ba->fch_gelu, p->fc_proj_w + (size_t)l * I * E, p->fc_proj_b + le, N, I, E, 0);
-    lora_fwd(m, lora, l, POETS_LORA_FC_PROJ, out, ba->u[POETS_LORA_FC_PROJ], ba->fch_gelu, N, tok_member);
+    proj_forward(m, lora, l, POETS_LORA_FC_PROJ, out, ba->u[POETS_LORA_FC_PROJ], ba->fch_gelu,
+                 p->fc_proj_w + (size_t)l * I * E, p->fc_proj_b + le, N, tok_member);
     be->add(out, out, ba->mid, (size_t)N * E);
+    poets_range_pop();
 }
 
 /* Input, LoRA and (optionally) weight gradients of one projection. */
@@ -93,12 +109,15 @@ static void proj_backward(const poets_model_t *m, const poets_lora_t *lora, int 
 {
     int in, outw;
     poets_lora_target_dims(&m->cfg, t, &in, &outw);
-    m->be->matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, in, outw, 0);
-    if (!u) return;
+    if (!u) {
+        m->be->matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, in, outw, 0);
+        return;
+    }
     size_t oa = poets_lora_off_A(lora, l, t), ob = poets_lora_off_B(lora, l, t);
-    m->be->lora_grouped_backward(dinp, lora_grad ? lora_grad + oa : NULL, lora_grad ? lora_grad + ob : NULL, dout,
-                                 inp, u, lora->params + oa, lora->params + ob, lora->member_floats, lora->scale,
-                                 tok_member, N, in, outw, lora->R, lora->K);
+    m->be->matmul_lora_backward(dinp, dweight, dbias, lora_grad ? lora_grad + oa : NULL,
+                                lora_grad ? lora_grad + ob : NULL, dout, inp, u, weight, lora->params + oa,
+                                lora->params + ob, lora->member_floats, lora->scale, tok_member, N, in, outw, lora->R,
+                                lora->K);
 }
 
 void block_backward(const poets_model_t *m, const poets_lora_t *lora, int l, const block_acts_t *ba,
@@ -112,6 +131,7 @@ void block_backward(const poets_model_t *m, const poets_lora_t *lora, int l, con
     size_t le = (size_t)l * E, NE = (size_t)N * E;
     const poets_gpt2_params_t *g = pgrad ? &pgrad->p : NULL;
 #define GP(field, off) (g ? g->field + (off) : NULL)
+    range_push_layer("backward", l);
 
     /* out = mid + fc_proj(gelu(fc(ln2(mid)))) */
     be->copy(s->d_mid, dout, NE * sizeof(float));
@@ -139,5 +159,6 @@ void block_backward(const poets_model_t *m, const poets_lora_t *lora, int l, con
                   ba->ln1, p->attn_w + le * 3 * E, ba->u[POETS_LORA_C_ATTN], N, tok_member, lora_grad);
     be->layernorm_backward(dinp, GP(ln1_w, le), GP(ln1_b, le), s->d_e, inp, p->ln1_w + le, ba->ln1_mean,
                            ba->ln1_rstd, N, E);
+    poets_range_pop();
 #undef GP
 }

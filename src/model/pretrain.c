@@ -192,23 +192,26 @@ static int evaluate(trainer_t *tr, const poets_corpus_t *c, const size_t *idx, s
     return 0;
 }
 
-static int check_opts(const poets_pretrain_opts_t *o, poets_err_t *err)
+static int check_train_opts(const poets_pretrain_opts_t *o, int positions, poets_err_t *err)
 {
-    if (o->layers < 1 || o->width < 1 || o->heads < 1 || o->width % o->heads != 0)
-        return poets_fail(err, "pretrain: layers, width, heads must be positive and width divisible by heads");
-    if (o->block < 2 || o->block > o->positions)
-        return poets_fail(err, "pretrain: block must be in [2, positions=%d], got %d", o->positions, o->block);
+    if (o->block < 2 || o->block > positions)
+        return poets_fail(err, "pretrain: block must be in [2, positions=%d], got %d", positions, o->block);
     if (o->batch < 1 || o->steps < 1) return poets_fail(err, "pretrain: batch and steps must be positive");
     if (!(o->holdout > 0 && o->holdout < 1)) return poets_fail(err, "pretrain: holdout must be in (0,1)");
     if (!(o->lr > 0)) return poets_fail(err, "pretrain: lr must be > 0");
     return 0;
 }
 
+static int train(poets_model_t *m, int eos, const poets_corpus_t *corpus, const poets_pretrain_opts_t *o,
+                 const poets_backend_t *be, FILE *logf, poets_pretrain_result_t *res, poets_err_t *err);
+
 int poets_pretrain(poets_model_t *m, poets_tokenizer_t *tok, const poets_corpus_t *corpus,
                    const poets_pretrain_opts_t *o, const poets_backend_t *be, FILE *logf, poets_pretrain_result_t *res,
                    poets_err_t *err)
 {
-    if (check_opts(o, err) != 0) return -1;
+    if (o->layers < 1 || o->width < 1 || o->heads < 1 || o->width % o->heads != 0)
+        return poets_fail(err, "pretrain: layers, width, heads must be positive and width divisible by heads");
+    if (check_train_opts(o, o->positions, err) != 0) return -1;
     int eos = poets_tokenizer_token_id(tok, "<|endoftext|>");
     if (eos < 0) return poets_fail(err, "pretrain: the tokenizer has no <|endoftext|> token");
     poets_gpt2_config_t cfg = {.vocab_size = poets_tokenizer_vocab_size(tok), .n_positions = o->positions,
@@ -219,7 +222,27 @@ int poets_pretrain(poets_model_t *m, poets_tokenizer_t *tok, const poets_corpus_
     poets_model_alloc(m, &cfg, be);
     m->tok = tok;
     init_params(m, o->seed);
+    return train(m, eos, corpus, o, be, logf, res, err);
+}
 
+int poets_pretrain_continue(poets_model_t *m, const poets_corpus_t *corpus, const poets_pretrain_opts_t *o,
+                            const poets_backend_t *be, FILE *logf, poets_pretrain_result_t *res, poets_err_t *err)
+{
+    if (!m->tok) return poets_fail(err, "pretrain: the model to continue has no tokenizer");
+    if (check_train_opts(o, m->cfg.n_positions, err) != 0) return -1;
+    int eos = poets_tokenizer_token_id(m->tok, "<|endoftext|>");
+    if (eos < 0) return poets_fail(err, "pretrain: the model's tokenizer has no <|endoftext|> token");
+    if (eos != m->cfg.bos_token_id || eos != m->cfg.eos_token_id)
+        return poets_fail(err, "pretrain: the model's bos/eos token ids (%d/%d) are not its <|endoftext|> token %d",
+                          m->cfg.bos_token_id, m->cfg.eos_token_id, eos);
+    return train(m, eos, corpus, o, be, logf, res, err);
+}
+
+/* Trains m (initialised or loaded) on corpus: the seeded held-out split, AdamW from zero
+ * moments with warm-up and cosine decay, periodic and final held-out evaluation. */
+static int train(poets_model_t *m, int eos, const poets_corpus_t *corpus, const poets_pretrain_opts_t *o,
+                 const poets_backend_t *be, FILE *logf, poets_pretrain_result_t *res, poets_err_t *err)
+{
     /* held-out split: a seeded shuffle, the last `holdout` fraction held out */
     size_t n = corpus->n;
     size_t *order = poets_xmalloc(n * sizeof(size_t));
@@ -242,7 +265,7 @@ int poets_pretrain(poets_model_t *m, poets_tokenizer_t *tok, const poets_corpus_
     size_t n_eval = n_held < (size_t)o->eval_max ? n_held : (size_t)o->eval_max;
 
     /* unigram baseline from training-split residue frequencies (add-one smoothing) */
-    int V = cfg.vocab_size;
+    int V = m->cfg.vocab_size;
     double *unigram = poets_xcalloc((size_t)V, sizeof(double));
     double total = 0;
     for (size_t i = 0; i < n_train; i++)

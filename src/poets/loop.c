@@ -12,6 +12,7 @@
 
 #include "../objectives/data_path.h"
 #include "loop_internal.h"
+#include "poets/comm.h"
 #include "poets/store.h"
 #include "poets/strmap.h"
 #include "poets/timer.h"
@@ -46,15 +47,19 @@ static int setup(loop_t *L, poets_err_t *err)
     L->uses_lm = method_is(L, "poets") || method_is(L, "single") || method_is(L, "prior");
     L->trains = method_is(L, "poets") || method_is(L, "single");
     L->K = L->trains ? L->cfg.K : 0;
+    L->K_local = L->K > L->rank ? (L->K - L->rank + L->ranks - 1) / L->ranks : 0;
     L->acts = poets_acts_new();
-    if (L->K > 0) {
+    if (L->trains) loop_ref_cache_init(L); /* only training reads the reference distributions */
+    if (L->K_local > 0) {
         poets_lora_spec_t spec = {.rank = L->cfg.lora_rank, .alpha = (float)L->cfg.lora_alpha,
                                   .targets = L->cfg.lora_targets, .top_layers = L->cfg.lora_top_layers};
-        if (poets_lora_create(&L->lora, &L->model.cfg, &spec, L->K, L->model.be, err) != 0)
+        if (poets_lora_create(&L->lora, &L->model.cfg, &spec, L->K_local, L->model.be, err) != 0)
             return poets_fail_prefix(err, "lora");
-        for (int k = 0; k < L->K; k++) poets_lora_init_member(&L->lora, k, L->cfg.seed, (float)L->cfg.lora_init_b_std);
+        for (int sl = 0; sl < L->K_local; sl++)
+            poets_lora_init_member(&L->lora, sl, loop_member_of_slot(L, sl), L->cfg.seed, (float)L->cfg.lora_init_b_std);
         poets_adamw_create(&L->adam, &L->lora);
-        L->grad = L->model.be->alloc((size_t)L->K * L->lora.member_floats * sizeof(float));
+        L->grad = L->model.be->alloc((size_t)L->K_local * L->lora.member_floats * sizeof(float));
+        L->member_floats = L->lora.member_floats;
     }
     if (method_is(L, "gp_ts") && poets_gp_ts_create(&L->cfg, L->obj, &L->gp, err) != 0) return -1;
     if (method_is(L, "ga") && L->obj->fixed_len <= 0)
@@ -64,18 +69,19 @@ static int setup(loop_t *L, poets_err_t *err)
 
 static void teardown(loop_t *L)
 {
-    if (L->K > 0) {
+    if (L->K_local > 0) {
         L->model.be->free(L->grad);
         poets_adamw_free(&L->adam, &L->lora);
         poets_lora_free(&L->lora);
     }
     if (L->acts) poets_acts_free(L->acts, L->model.be);
+    loop_ref_cache_free(L);
     if (L->gp) poets_gp_ts_free(L->gp);
     codec_free(&L->codec);
     if (L->model.param_mem) poets_model_free(&L->model);
     if (L->obj) poets_objective_free(L->obj);
-    for (size_t i = 0; i < L->st.replay.n && L->ref; i++) free(L->ref[i]), free(L->embed[i]);
-    free(L->ref), free(L->ref_n), free(L->embed), free(L->gain_L), free(L->targets);
+    for (size_t i = 0; i < L->st.replay.n && L->embed; i++) free(L->embed[i]);
+    free(L->ref_n), free(L->ref_row), free(L->embed), free(L->gain_L), free(L->targets);
     poets_run_state_free(&L->st);
 }
 
@@ -85,12 +91,14 @@ static int boot_columns(const loop_t *L) { return L->K > 0 ? L->K : 1; }
 
 /* ---- checkpoint ---- */
 
+/* The checkpoint of every member in member order, gathered from the ranks that hold them:
+ * per slot, the adapter, its Adam moments m and v, and its step count. */
 static void checkpoint_take(loop_t *L)
 {
     poets_checkpoint_t *c = &L->st.ckpt;
     c->rounds = (int32_t)L->st.trace.n;
     if (L->K == 0) return;
-    size_t n = (size_t)L->K * L->lora.member_floats;
+    size_t mf = L->member_floats, n = (size_t)L->K * mf, per = 3 * mf + 1;
     if (c->n_lora != n) {
         c->lora = poets_xrealloc(c->lora, n * sizeof(float));
         c->adam_m = poets_xrealloc(c->adam_m, n * sizeof(float));
@@ -99,32 +107,54 @@ static void checkpoint_take(loop_t *L)
         c->n_lora = n;
     }
     const poets_backend_t *be = L->model.be;
-    be->download(c->lora, L->lora.params, n * sizeof(float));
-    be->download(c->adam_m, L->adam.m, n * sizeof(float));
-    be->download(c->adam_v, L->adam.v, n * sizeof(float));
-    for (int k = 0; k < L->K; k++) c->adam_t[k] = L->adam.t[k];
+    float *mine = poets_xmalloc(((size_t)L->K_local * per + 1) * sizeof(float));
+    for (int sl = 0; sl < L->K_local; sl++) {
+        float *d = mine + (size_t)sl * per;
+        be->download(d, L->lora.params + (size_t)sl * mf, mf * sizeof(float));
+        be->download(d + mf, L->adam.m + (size_t)sl * mf, mf * sizeof(float));
+        be->download(d + 2 * mf, L->adam.v + (size_t)sl * mf, mf * sizeof(float));
+        d[3 * mf] = (float)L->adam.t[sl]; /* exact: step counts stay far below 2^24 */
+    }
+    size_t total, *counts = poets_xmalloc((size_t)L->ranks * sizeof(size_t));
+    float *all = poets_comm_allgather(mine, (size_t)L->K_local * per * sizeof(float), counts, &total);
+    for (int r = 0, at = 0; r < L->ranks; r++) {
+        int slots = (int)(counts[r] / (per * sizeof(float)));
+        for (int sl = 0; sl < slots; sl++, at++) {
+            const float *d = all + (size_t)at * per;
+            size_t k = (size_t)sl * L->ranks + r;
+            memcpy(c->lora + k * mf, d, mf * sizeof(float));
+            memcpy(c->adam_m + k * mf, d + mf, mf * sizeof(float));
+            memcpy(c->adam_v + k * mf, d + 2 * mf, mf * sizeof(float));
+            c->adam_t[k] = (int32_t)d[3 * mf];
+        }
+    }
+    free(all), free(counts), free(mine);
 }
 
 static int checkpoint_restore(loop_t *L, poets_err_t *err)
 {
     const poets_checkpoint_t *c = &L->st.ckpt;
     if (L->K == 0 || c->rounds == 0 || c->n_lora == 0) return 0; /* nothing trained yet: fresh init */
-    size_t n = (size_t)L->K * L->lora.member_floats;
+    size_t mf = L->member_floats, n = (size_t)L->K * mf;
     if (c->n_lora != n)
         return poets_fail(err, "%s: checkpoint holds %zu adapter floats, the configuration needs %zu",
                           L->opts.resume_path, c->n_lora, n);
     const poets_backend_t *be = L->model.be;
-    be->upload(L->lora.params, c->lora, n * sizeof(float));
-    be->upload(L->adam.m, c->adam_m, n * sizeof(float));
-    be->upload(L->adam.v, c->adam_v, n * sizeof(float));
-    for (int k = 0; k < L->K; k++) L->adam.t[k] = c->adam_t[k];
+    for (int sl = 0; sl < L->K_local; sl++) { /* this rank's members, from any R the run had */
+        size_t k = (size_t)loop_member_of_slot(L, sl);
+        be->upload(L->lora.params + (size_t)sl * mf, c->lora + k * mf, mf * sizeof(float));
+        be->upload(L->adam.m + (size_t)sl * mf, c->adam_m + k * mf, mf * sizeof(float));
+        be->upload(L->adam.v + (size_t)sl * mf, c->adam_v + k * mf, mf * sizeof(float));
+        L->adam.t[sl] = c->adam_t[k];
+    }
     return 0;
 }
 
+/* Rank 0 writes the run file; every rank learns whether it worked. */
 static int save(loop_t *L, poets_err_t *err)
 {
     const char *path = L->opts.resume_path ? L->opts.resume_path : L->opts.out_path;
-    return poets_store_save(path, &L->st, err);
+    return poets_comm_agree(L->rank == 0 ? poets_store_save(path, &L->st, err) : 0, err);
 }
 
 /* ---- propose ---- */
@@ -170,7 +200,11 @@ static int sample_rows(loop_t *L, proposal_t *p, const int *rows, int n, poets_r
     int *len = poets_xmalloc((size_t)n * sizeof(int));
     double *lp = poets_xmalloc((size_t)n * sizeof(double));
     poets_rng_t *rr = poets_xmalloc((size_t)n * sizeof(poets_rng_t));
-    for (int i = 0; i < n; i++) members[i] = p->member[rows[i]], rr[i] = rngs[rows[i]];
+    for (int i = 0; i < n; i++) {
+        int k = p->member[rows[i]];
+        members[i] = k >= 0 ? loop_slot(L, k) : -1; /* rows of this rank's members only */
+        rr[i] = rngs[rows[i]];
+    }
     poets_gen_spec_t gs = {.R = n, .row_member = members, .prompt = &prompt, .prompt_len = 1, .max_new = ml,
                            .eos = L->codec.eos, .temperature = (float)L->cfg.temperature, .top_p = (float)L->cfg.top_p,
                            .allowed = L->codec.allowed, .template_tokens = L->codec.tmpl,
@@ -180,18 +214,38 @@ static int sample_rows(loop_t *L, proposal_t *p, const int *rows, int n, poets_r
     for (int first = 0; first < n && rc == 0; first += GENERATE_CHUNK) {
         gs.R = n - first < GENERATE_CHUNK ? n - first : GENERATE_CHUNK;
         gs.row_member = members + first;
-        rc = poets_gpt2_generate(&L->model, L->K ? &L->lora : NULL, &gs, rr + first, tok + (size_t)first * ml,
+        rc = poets_gpt2_generate(&L->model, loop_lora(L), &gs, rr + first, tok + (size_t)first * ml,
                                  len + first, lp + first, err);
     }
     for (int i = 0; i < n && rc == 0; i++) {
         int r = rows[i];
         memcpy(p->tokens + (size_t)r * ml, tok + (size_t)i * ml, (size_t)ml * sizeof(int));
         p->length[r] = len[i];
-        free(p->text[r]);
-        p->text[r] = codec_text(&L->codec, tok + (size_t)i * ml, len[i]);
         rngs[r] = rr[i];
     }
     free(members), free(tok), free(len), free(lp), free(rr);
+    return rc;
+}
+
+/* Samples the listed rows that this rank generates (those of its members; reference rows are
+ * dealt out round-robin), then gives every rank every row and its text. */
+static int sample_shared(loop_t *L, proposal_t *p, const int *rows, int n, poets_rng_t *rngs, poets_err_t *err)
+{
+    int *mine = poets_xmalloc(((size_t)n + 1) * sizeof(int)), n_mine = 0;
+    for (int i = 0; i < n; i++) {
+        int k = p->member[rows[i]];
+        if ((k >= 0 ? loop_owner(L, k) : i % L->ranks) == L->rank) mine[n_mine++] = rows[i];
+    }
+    int rc = poets_comm_agree(n_mine ? sample_rows(L, p, mine, n_mine, rngs, err) : 0, err);
+    if (rc == 0) {
+        loop_share_token_rows(p->tokens, p->length, L->codec.max_len, mine, n_mine);
+        for (int i = 0; i < n; i++) {
+            int r = rows[i];
+            free(p->text[r]);
+            p->text[r] = codec_text(&L->codec, p->tokens + (size_t)r * L->codec.max_len, p->length[r]);
+        }
+    }
+    free(mine);
     return rc;
 }
 
@@ -208,15 +262,16 @@ static int propose_lm(loop_t *L, proposal_t *p, poets_err_t *err)
         poets_rng_keyed(&rngs[c], L->cfg.seed, POETS_RNG_SAMPLE, k, (uint32_t)(base + c));
         rows[c] = c;
     }
-    int rc = sample_rows(L, p, rows, p->n, rngs, err);
+    int rc = sample_shared(L, p, rows, p->n, rngs, err);
     if (rc == 0) {
         poets_strmap_t *seen = buffer_texts(L);
+        /* every rank holds the same rows, so every rank resamples the same duplicates */
         for (int attempt = 0; L->cfg.dedupe && attempt < L->cfg.dedupe_tries && rc == 0; attempt++) {
             int n = 0;
             for (int c = 0; c < p->n; c++)
                 if (is_duplicate(seen, p, c)) rows[n++] = c;
             if (n == 0) break;
-            rc = sample_rows(L, p, rows, n, rngs, err);
+            rc = sample_shared(L, p, rows, n, rngs, err);
         }
         for (int c = 0; c < p->n && rc == 0; c++) p->duplicates += is_duplicate(seen, p, c);
         poets_strmap_free(seen);
@@ -228,10 +283,14 @@ static int propose_lm(loop_t *L, proposal_t *p, poets_err_t *err)
 static int propose_text(loop_t *L, int round, proposal_t *p, poets_err_t *err)
 {
     char **out = poets_xcalloc((size_t)p->n, sizeof(char *));
-    int rc;
-    if (method_is(L, "random")) rc = poets_random_propose(L->obj, L->cfg.seed, round, p->n, L->codec.max_len, out, err);
+    int rc = 0;
+    /* rank 0 proposes and sends the texts to the others */
+    if (L->rank != 0) {
+        /* receives below */
+    } else if (method_is(L, "random")) rc = poets_random_propose(L->obj, L->cfg.seed, round, p->n, L->codec.max_len, out, err);
     else if (method_is(L, "ga")) rc = poets_ga_propose(&L->cfg, L->obj, &L->st.replay, round, p->n, out, err);
     else rc = poets_gp_ts_propose(L->gp, &L->st.replay, L->cfg.seed, round, p->n, out, err);
+    if ((rc = poets_comm_agree(rc, err)) == 0) loop_share_texts(out, (size_t)p->n);
     if (rc == 0) {
         poets_strmap_t *seen = buffer_texts(L);
         for (int c = 0; c < p->n && rc == 0; c++) {
@@ -253,9 +312,9 @@ static int propose_text(loop_t *L, int round, proposal_t *p, poets_err_t *err)
 static int evaluate_append(loop_t *L, int round, proposal_t *p, poets_err_t *err)
 {
     poets_eval_t *ev = poets_xcalloc((size_t)p->n, sizeof *ev);
-    if (L->obj->evaluate(L->obj, (const char *const *)p->text, (size_t)p->n, ev, err) != 0) {
+    if (loop_evaluate_shared(L, (const char *const *)p->text, (size_t)p->n, ev, err) != 0) {
         free(ev);
-        return poets_fail_prefix(err, "oracle");
+        return -1;
     }
     size_t base = L->st.replay.n;
     int Kc = boot_columns(L);
@@ -286,48 +345,65 @@ static int evaluate_append(loop_t *L, int round, proposal_t *p, poets_err_t *err
     }
     free(w), free(xi), free(ev);
     /* reference log-probabilities: stored with the evaluations, cached for the KL */
-    if (loop_ref_fill(L, base, L->st.replay.n, err) != 0) return -1;
+    if (loop_ref_fill_shared(L, base, L->st.replay.n, err) != 0) return -1;
     loop_gain_extend(L, base, L->st.replay.n);
     return save(L, err);
 }
 
-/* Mean over the round's candidates of the std over members of r_k(x) (before training). */
+/* Mean over the round's candidates of the std over members of r_k(x) (before training). Each
+ * rank scores its members; the values meet on every rank. */
 static int disagreement(loop_t *L, size_t first, size_t last, double *out, poets_err_t *err)
 {
     *out = NAN;
     if (L->K < 2 || last <= first) return 0;
-    size_t n = (last - first) * (size_t)L->K;
-    size_t *idx = poets_xmalloc(n * sizeof(size_t));
-    int *member = poets_xmalloc(n * sizeof(int));
-    for (size_t i = first, j = 0; i < last; i++)
-        for (int k = 0; k < L->K; k++) idx[j] = i, member[j++] = k;
-    double *logp = poets_xmalloc(n * sizeof(double));
-    int rc = loop_score_pairs(L, idx, member, n, logp, err);
+    size_t m = last - first, per = m + 1; /* per member: b_k, then r_k's log-probabilities */
+    size_t n = m * (size_t)L->K_local;
+    size_t *idx = poets_xmalloc((n + 1) * sizeof(size_t));
+    int *slot = poets_xmalloc((n + 1) * sizeof(int));
+    for (int sl = 0, j = 0; sl < L->K_local; sl++)
+        for (size_t i = first; i < last; i++) idx[j] = i, slot[j++] = sl;
+    double *logp = poets_xmalloc((n + 1) * sizeof(double));
+    double *all = poets_xcalloc((size_t)L->K * per, sizeof(double));
+    int rc = poets_comm_agree(loop_score_pairs(L, idx, slot, n, logp, err), err);
     if (rc == 0) {
-        float *b = poets_xmalloc((size_t)L->K * sizeof(float));
-        for (int k = 0; k < L->K; k++) b[k] = loop_member_offset(L, k);
+        for (int sl = 0; sl < L->K_local; sl++) {
+            double *d = all + (size_t)loop_member_of_slot(L, sl) * per;
+            d[0] = loop_member_offset(L, sl);
+            memcpy(d + 1, logp + (size_t)sl * m, m * sizeof(double));
+        }
+        loop_share_members(L, all, per);
         double total = 0;
-        for (size_t i = first, j = 0; i < last; i++) {
+        for (size_t i = first; i < last; i++) {
             double s = 0, s2 = 0;
-            for (int k = 0; k < L->K; k++, j++) {
-                double r = L->cfg.beta * (logp[j] - (double)L->st.replay.logp_ref[i]) + b[k];
+            for (int k = 0; k < L->K; k++) {
+                const double *d = all + (size_t)k * per;
+                double r = L->cfg.beta * (d[1 + i - first] - (double)L->st.replay.logp_ref[i]) + d[0];
                 s += r, s2 += r * r;
             }
             double mean = s / L->K, var = s2 / L->K - mean * mean;
             total += sqrt(var > 0 ? var : 0);
         }
-        *out = total / (double)(last - first);
-        free(b);
+        *out = total / (double)m;
     }
-    free(idx), free(member), free(logp);
+    free(idx), free(slot), free(logp), free(all);
     return rc;
+}
+
+/* The members' values of v[K] (floats) from the ranks that hold them, on every rank. */
+static void share_member_floats(const loop_t *L, float *v)
+{
+    double *d = poets_xmalloc(((size_t)L->K + 1) * sizeof(double));
+    for (int k = 0; k < L->K; k++) d[k] = v[k];
+    loop_share_members(L, d, 1);
+    for (int k = 0; k < L->K; k++) v[k] = (float)d[k];
+    free(d);
 }
 
 /* ---- progress ---- */
 
 static void progress(const loop_t *L, const poets_trace_row_t *row, double secs_round, double elapsed)
 {
-    if (L->opts.quiet) return;
+    if (L->opts.quiet || L->rank != 0) return;
     FILE *f = L->opts.progress;
     int tty = isatty(fileno(f));
     double per_eval = row->evals > 0 ? elapsed / row->evals : 0;
@@ -394,9 +470,12 @@ static int run_rounds(loop_t *L, poets_err_t *err)
         if (L->trains) {
             rc = disagreement(L, first, L->st.replay.n, &dis, err);
             loop_targets(L);
-            if (rc == 0) rc = loop_train(L, round, loss, kl, err);
-            if (rc == 0) rc = loop_fit_r2(L, r2, err);
+            if (rc == 0) rc = poets_comm_agree(loop_train(L, round, loss, kl, err), err);
+            if (rc == 0) rc = poets_comm_agree(loop_fit_r2(L, r2, err), err);
             if (rc != 0) break;
+            share_member_floats(L, loss);
+            share_member_floats(L, kl);
+            share_member_floats(L, r2);
         }
         double t_train = poets_now() - t2;
         poets_trace_row_t row = {.round = round, .evals = (int32_t)L->st.replay.n, .duplicates = duplicates,
@@ -412,7 +491,7 @@ static int run_rounds(loop_t *L, poets_err_t *err)
         if ((rc = save(L, err)) != 0) break;
         progress(L, &row, secs, poets_now() - t_start);
     }
-    if (!L->opts.quiet && isatty(fileno(L->opts.progress))) fputc('\n', L->opts.progress);
+    if (!L->opts.quiet && L->rank == 0 && isatty(fileno(L->opts.progress))) fputc('\n', L->opts.progress);
     free(loss), free(kl), free(r2);
     return rc;
 }
@@ -484,12 +563,31 @@ int poets_run(const poets_run_opts_t *opts, poets_err_t *err)
 {
     const char *run_path = opts->resume_path ? opts->resume_path : opts->out_path;
     if (!run_path) return poets_fail(err, "--out RUN.h5 is required");
-    int lock_fd = -1;
+    int lock_fd = -1, rank = poets_comm_rank();
     char *lock_path = NULL;
-    if (lock_run(run_path, &lock_fd, &lock_path, err) != 0) return -1;
-    int rc = run_locked(opts, err);
-    unlock_run(lock_fd, lock_path);
+    int rc = poets_comm_agree(rank == 0 ? lock_run(run_path, &lock_fd, &lock_path, err) : 0, err);
+    if (rc == 0) rc = run_locked(opts, err);
+    if (rank == 0) unlock_run(lock_fd, lock_path);
     return rc;
+}
+
+/* Under mpirun, rank 0's line on what crossed ranks (bench/ranks.sh reads it). */
+static void comm_summary(const loop_t *L, size_t rounds, double seconds)
+{
+    if (L->ranks == 1 || L->rank != 0 || L->opts.quiet) return;
+    double bytes, in_comm;
+    poets_comm_stats(&bytes, &in_comm);
+    fprintf(L->opts.progress,
+            "ranks %d: rank 0 sent and received %.0f bytes in %zu rounds (%.0f per round); %.3f s of %.3f s "
+            "(%.1f %%) inside communication calls, waiting for other ranks included\n",
+            L->ranks, bytes, rounds, rounds ? bytes / (double)rounds : 0.0, in_comm, seconds,
+            seconds > 0 ? 100.0 * in_comm / seconds : 0.0);
+}
+
+/* After set-up on every rank: the members' size from rank 0, which always holds member 0. */
+static void share_member_floats_size(loop_t *L)
+{
+    if (L->K > 0) poets_comm_bcast(&L->member_floats, sizeof L->member_floats, 0);
 }
 
 static int run_locked(const poets_run_opts_t *opts, poets_err_t *err)
@@ -497,32 +595,38 @@ static int run_locked(const poets_run_opts_t *opts, poets_err_t *err)
     loop_t L;
     memset(&L, 0, sizeof L);
     L.opts = *opts;
+    L.rank = poets_comm_rank();
+    L.ranks = poets_comm_size();
     if (!L.opts.progress) L.opts.progress = stderr;
     int rc;
     if (opts->resume_path) {
         if (opts->n_sets > 0 || opts->config_path)
             return poets_fail(err, "--resume continues with the run file's stored configuration: drop CONFIG and --set");
-        if (poets_store_load(opts->resume_path, &L.st, err) != 0) return -1;
-        rc = poets_config_parse_text(&L.cfg, L.st.config_yaml, strlen(L.st.config_yaml), opts->resume_path, err);
+        /* every rank reads the run file; only rank 0 writes it */
+        rc = poets_store_load(opts->resume_path, &L.st, err);
+        if (rc == 0) rc = poets_config_parse_text(&L.cfg, L.st.config_yaml, strlen(L.st.config_yaml), opts->resume_path, err);
         if (rc == 0) rc = setup(&L, err);
         if (rc == 0) rc = check_replay(&L, err);
-        if (rc == 0) rc = checkpoint_restore(&L, err);
-        /* the reference cache in the batches the run filled it in (one per round's evaluations):
-         * the forward's float rounding depends on the batch's shape, and the KL uses the cache */
-        for (size_t first = 0, last; first < L.st.replay.n && rc == 0; first = last) {
-            for (last = first + 1; last < L.st.replay.n && L.st.replay.round[last] == L.st.replay.round[first];) last++;
-            rc = loop_ref_fill(&L, first, last, err);
+        if ((rc = poets_comm_agree(rc, err)) == 0) {
+            share_member_floats_size(&L);
+            rc = poets_comm_agree(checkpoint_restore(&L, err), err);
         }
+        /* the reference cache, recomputed: the CPU backend is batch-invariant, so these are the
+         * bits the run computed when the entries were new, whatever the ranks then and now */
+        if (rc == 0) rc = loop_ref_fill_shared(&L, 0, L.st.replay.n, err);
         if (rc == 0) loop_gain_extend(&L, 0, L.st.replay.n);
         /* trace rows past the checkpoint cannot exist (both are written in one save) */
     } else {
         if (!opts->out_path) return poets_fail(err, "--out RUN.h5 is required");
-        if (file_exists(opts->out_path))
-            return poets_fail(err, "%s: already exists (use --resume %s to continue it, or choose another --out)",
-                              opts->out_path, opts->out_path);
-        if (poets_config_load(&L.cfg, opts->config_path, opts->sets, opts->n_sets, err) != 0) return -1;
-        rc = setup(&L, err);
-        if (rc == 0) {
+        rc = L.rank == 0 && file_exists(opts->out_path)
+                 ? poets_fail(err, "%s: already exists (use --resume %s to continue it, or choose another --out)",
+                              opts->out_path, opts->out_path)
+                 : 0;
+        if ((rc = poets_comm_agree(rc, err)) != 0) return -1;
+        rc = poets_config_load(&L.cfg, opts->config_path, opts->sets, opts->n_sets, err);
+        if (rc == 0) rc = setup(&L, err);
+        if ((rc = poets_comm_agree(rc, err)) == 0) {
+            share_member_floats_size(&L);
             char *yaml = poets_config_to_yaml(&L.cfg);
             poets_run_state_init(&L.st, yaml, L.cfg.method, L.cfg.seed, boot_columns(&L), L.codec.max_len,
                                  L.cfg.perturb_sigma > 0);
@@ -532,7 +636,10 @@ static int run_locked(const poets_run_opts_t *opts, poets_err_t *err)
             rc = save(&L, err);
         }
     }
+    double t0 = poets_now();
+    size_t rounds0 = L.st.trace.n;
     if (rc == 0) rc = run_rounds(&L, err);
+    if (rc == 0) comm_summary(&L, L.st.trace.n - rounds0, poets_now() - t0);
     teardown(&L);
     return rc;
 }

@@ -116,7 +116,7 @@ static int forward_logp(loop_t *L, const layout_t *l, vocab_bufs_t *vb, double *
     const poets_backend_t *be = L->model.be;
     poets_batch_t b = {.B = l->B, .T = l->T, .tokens = l->tokens, .R = l->R, .row_seq = l->row_seq,
                        .row_member = l->row_member};
-    if (poets_gpt2_forward(&L->model, L->K ? &L->lora : NULL, L->acts, &b, err) != 0) return -1;
+    if (poets_gpt2_forward(&L->model, loop_lora(L), L->acts, &b, err) != 0) return -1;
     be->softmax_xent_forward(vb->lp, poets_acts_logits(L->acts), vb->targets, vb->allowed, vb->restricted, (int)vb->N,
                              (int)vb->V);
     float *lp = lp_host ? lp_host : poets_xmalloc(vb->N * sizeof(float));
@@ -136,13 +136,13 @@ static int forward_logp(loop_t *L, const layout_t *l, vocab_bufs_t *vb, double *
 
 #define SCORE_CHUNK 256
 
-int loop_score_pairs(loop_t *L, const size_t *idx, const int *member, size_t n, double *logp, poets_err_t *err)
+int loop_score_pairs(loop_t *L, const size_t *idx, const int *slot, size_t n, double *logp, poets_err_t *err)
 {
     for (size_t first = 0; first < n; first += SCORE_CHUNK) {
         int R = (int)(n - first < SCORE_CHUNK ? n - first : SCORE_CHUNK);
         layout_t l;
         vocab_bufs_t vb;
-        layout_build(L, idx + first, member + first, R, &l);
+        layout_build(L, idx + first, slot + first, R, &l);
         vocab_bufs_init(L, &l, &vb, 0);
         int rc = forward_logp(L, &l, &vb, logp + first, NULL, err);
         vocab_bufs_free(L, &vb);
@@ -153,7 +153,7 @@ int loop_score_pairs(loop_t *L, const size_t *idx, const int *member, size_t n, 
 }
 
 /* log-softmax of one logits row over the support (allowed set when restricted). */
-static void log_softmax_support(const float *logits, int V, const uint8_t *allowed, int restricted, float *out)
+void loop_log_softmax_support(const float *logits, int V, const uint8_t *allowed, int restricted, float *out)
 {
     double mx = -INFINITY, sum = 0;
     for (int v = 0; v < V; v++)
@@ -164,18 +164,21 @@ static void log_softmax_support(const float *logits, int V, const uint8_t *allow
     for (int v = 0; v < V; v++) out[v] = (!restricted || allowed[v]) ? (float)((double)logits[v] - lse) : -INFINITY;
 }
 
-int loop_ref_fill(loop_t *L, size_t first, size_t last, poets_err_t *err)
+void loop_ref_reserve(loop_t *L, size_t last)
+{
+    if (last <= L->ref_cap) return;
+    size_t cap = L->ref_cap ? L->ref_cap : 64;
+    while (cap < last) cap *= 2;
+    L->ref_n = poets_xrealloc(L->ref_n, cap * sizeof *L->ref_n);
+    L->ref_row = poets_xrealloc(L->ref_row, cap * sizeof *L->ref_row);
+    L->embed = poets_xrealloc(L->embed, cap * sizeof *L->embed);
+    L->ref_cap = cap;
+}
+
+int loop_ref_fill(loop_t *L, size_t first, size_t last, float **rows, poets_err_t *err)
 {
     poets_replay_t *rp = &L->st.replay;
     int V = L->codec.V;
-    if (last > L->ref_cap) {
-        size_t cap = L->ref_cap ? L->ref_cap : 64;
-        while (cap < last) cap *= 2;
-        L->ref = poets_xrealloc(L->ref, cap * sizeof *L->ref);
-        L->ref_n = poets_xrealloc(L->ref_n, cap * sizeof *L->ref_n);
-        L->embed = poets_xrealloc(L->embed, cap * sizeof *L->embed);
-        L->ref_cap = cap;
-    }
     for (size_t chunk = first; chunk < last; chunk += SCORE_CHUNK) {
         int R = (int)(last - chunk < SCORE_CHUNK ? last - chunk : SCORE_CHUNK);
         size_t *idx = poets_xmalloc((size_t)R * sizeof(size_t));
@@ -185,7 +188,7 @@ int loop_ref_fill(loop_t *L, size_t first, size_t last, poets_err_t *err)
         layout_build(L, idx, member, R, &l);
         poets_batch_t b = {.B = l.B, .T = l.T, .tokens = l.tokens, .R = l.R, .row_seq = l.row_seq,
                            .row_member = l.row_member};
-        int rc = poets_gpt2_forward(&L->model, L->K ? &L->lora : NULL, L->acts, &b, err);
+        int rc = poets_gpt2_forward(&L->model, loop_lora(L), L->acts, &b, err);
         if (rc == 0) {
             size_t N = (size_t)R * l.T;
             int E = L->model.cfg.n_embd;
@@ -197,15 +200,15 @@ int loop_ref_fill(loop_t *L, size_t first, size_t last, poets_err_t *err)
                 size_t i = idx[r];
                 int n = 0;
                 for (int p = 0; p < l.T; p++) n += l.targets[(size_t)r * l.T + p] >= 0;
-                L->ref[i] = poets_xmalloc((size_t)(n ? n : 1) * V * sizeof(float));
+                rows[i - first] = poets_xmalloc((size_t)(n ? n : 1) * V * sizeof(float));
                 L->ref_n[i] = n;
                 double lp = 0;
                 int j = 0;
                 for (int p = 0; p < l.T; p++) {
                     int tgt = l.targets[(size_t)r * l.T + p];
                     if (tgt < 0) continue;
-                    float *row = L->ref[i] + (size_t)j++ * V;
-                    log_softmax_support(logits + ((size_t)r * l.T + p) * V, V, L->codec.allowed,
+                    float *row = rows[i - first] + (size_t)j++ * V;
+                    loop_log_softmax_support(logits + ((size_t)r * l.T + p) * V, V, L->codec.allowed,
                                         l.row_restricted[(size_t)r * l.T + p], row);
                     lp += row[tgt];
                 }
@@ -277,25 +280,59 @@ static size_t member_pool(const loop_t *L, int k, size_t *pool)
     return n;
 }
 
-float loop_member_offset(const loop_t *L, int k)
+/* ref[N = rows·T, V] of a training batch: the cached reference distributions of the member
+ * rows' scored positions gathered on the backend, the uniform placeholder elsewhere, and for
+ * entries missing from the cache (rows R.. of the batch are their reference rows) the
+ * log-softmax of the reference row's logits: the same bits the cache would hold, the backend
+ * being batch-invariant. */
+static void step_reference(loop_t *L, const layout_t *l, const size_t *idx, int R, float *ref)
+{
+    const poets_backend_t *be = L->model.be;
+    int V = L->codec.V, T = l->T;
+    size_t N = (size_t)l->R * T;
+    int *rows = poets_xcalloc(N, sizeof(int)); /* cache row per batch position: 0, the placeholder */
+    for (int r = 0; r < R; r++) {
+        int64_t c = L->ref_row[idx[r]];
+        for (int p = 0, j = 0; p < T && c >= 0; p++)
+            if (l->targets[(size_t)r * T + p] >= 0) rows[(size_t)r * T + p] = (int)(c + j++);
+    }
+    be->gather_rows(ref, L->ref_cache, rows, (int)N, V);
+    free(rows);
+    float *logits = poets_xmalloc((size_t)V * sizeof(float)), *row = poets_xmalloc((size_t)V * sizeof(float));
+    for (int q = R; q < l->R; q++) /* reference rows, one per entry outside the cache */
+        for (int p = 0; p < T; p++) {
+            size_t at = (size_t)q * T + p;
+            if (l->targets[at] < 0) continue;
+            be->download(logits, poets_acts_logits(L->acts) + at * V, (size_t)V * sizeof(float));
+            loop_log_softmax_support(logits, V, L->codec.allowed, l->row_restricted[at], row);
+            for (int r = 0; r < R; r++)
+                if (idx[r] == idx[q]) be->upload(ref + ((size_t)r * T + p) * V, row, (size_t)V * sizeof(float));
+        }
+    free(logits), free(row);
+}
+
+float loop_member_offset(const loop_t *L, int slot)
 {
     float b;
-    L->model.be->download(&b, L->lora.params + (size_t)k * L->lora.member_floats + poets_lora_off_offset(&L->lora),
+    L->model.be->download(&b, L->lora.params + (size_t)slot * L->lora.member_floats + poets_lora_off_offset(&L->lora),
                           sizeof b);
     return b;
 }
 
-/* One AdamW step of every member on its own minibatch, all members in one forward/backward. */
+/* One AdamW step of every member of this rank on its own minibatch, all of them in one
+ * forward/backward. Rows carry slots; minibatches, weights and targets belong to members. */
 static int train_step(loop_t *L, int round, int step, size_t *pool, float *loss, float *kl_out, poets_err_t *err)
 {
     const poets_backend_t *be = L->model.be;
-    int K = L->K, mbs = L->cfg.train_batch, V = L->codec.V;
+    int K = L->K, S = L->K_local, mbs = L->cfg.train_batch, V = L->codec.V;
     double beta = L->cfg.beta;
-    size_t *idx = poets_xmalloc((size_t)K * mbs * sizeof(size_t));
-    int *member = poets_xmalloc((size_t)K * mbs * sizeof(int));
-    int *count = poets_xcalloc((size_t)K, sizeof(int));
+    /* member rows, then one reference row per minibatch entry missing from the cache */
+    size_t *idx = poets_xmalloc(((size_t)2 * S * mbs + 1) * sizeof(size_t));
+    int *slot = poets_xmalloc(((size_t)2 * S * mbs + 1) * sizeof(int));
+    int *count = poets_xcalloc((size_t)S + 1, sizeof(int));
     int R = 0;
-    for (int k = 0; k < K; k++) {
+    for (int sl = 0; sl < S; sl++) {
+        int k = loop_member_of_slot(L, sl);
         size_t n = member_pool(L, k, pool);
         /* uniform without replacement: partial Fisher–Yates on the pool */
         poets_rng_t r;
@@ -307,51 +344,48 @@ static int train_step(loop_t *L, int round, int step, size_t *pool, float *loss,
             pool[j] = pool[pick];
             pool[pick] = t;
             idx[R] = pool[j];
-            member[R++] = k;
+            slot[R++] = sl;
         }
-        count[k] = (int)take;
+        count[sl] = (int)take;
     }
     int rc = 0;
     if (R == 0) goto done;
+    int R_all = R;
+    for (int r = 0; r < R; r++) {
+        int added = L->ref_row[idx[r]] >= 0;
+        for (int q = R; q < R_all && !added; q++) added = idx[q] == idx[r];
+        if (!added) idx[R_all] = idx[r], slot[R_all++] = -1;
+    }
     layout_t l;
     vocab_bufs_t vb;
-    layout_build(L, idx, member, R, &l);
+    layout_build(L, idx, slot, R_all, &l);
     vocab_bufs_init(L, &l, &vb, 1);
-    size_t N = (size_t)R * l.T;
-    double *logp = poets_xmalloc((size_t)R * sizeof(double));
+    size_t N = (size_t)R_all * l.T;
+    double *logp = poets_xmalloc((size_t)R_all * sizeof(double));
     float *lp = poets_xmalloc(N * sizeof(float));
     if (forward_logp(L, &l, &vb, logp, lp, err) != 0) {
         rc = -1;
     } else {
-        /* reference distributions at the scored positions, from the cache */
-        float *ref = poets_xmalloc(N * (size_t)V * sizeof(float));
-        for (size_t q = 0; q < N * (size_t)V; q++) ref[q] = -logf((float)V);
-        for (int r = 0; r < R; r++) {
-            int j = 0;
-            for (int p = 0; p < l.T; p++)
-                if (l.targets[(size_t)r * l.T + p] >= 0)
-                    memcpy(ref + ((size_t)r * l.T + p) * V, L->ref[idx[r]] + (size_t)j++ * V, (size_t)V * sizeof(float));
-        }
-        be->upload(vb.ref, ref, N * (size_t)V * sizeof(float));
-        free(ref);
+        step_reference(L, &l, idx, R, vb.ref);
         be->kl_to_ref_forward(vb.kl, poets_acts_logits(L->acts), vb.ref, vb.allowed, vb.restricted, (int)N, V);
         float *kl = poets_xmalloc(N * sizeof(float));
         be->download(kl, vb.kl, N * sizeof(float));
 
         float *dlp = poets_xcalloc(N, sizeof(float)), *dkl = poets_xcalloc(N, sizeof(float));
-        be->zero(L->grad, (size_t)K * L->lora.member_floats * sizeof(float));
-        for (int k = 0, r0 = 0; k < K; r0 += count[k], k++) {
-            if (count[k] == 0) {
+        be->zero(L->grad, (size_t)S * L->lora.member_floats * sizeof(float));
+        for (int sl = 0, r0 = 0; sl < S; r0 += count[sl], sl++) {
+            int k = loop_member_of_slot(L, sl);
+            if (count[sl] == 0) {
                 loss[k] = NAN, kl_out[k] = NAN;
                 continue;
             }
-            float b = loop_member_offset(L, k);
+            float b = loop_member_offset(L, sl);
             double kl_sum = 0, db;
             long n_tok = 0;
-            for (int r = r0; r < r0 + count[k]; r++)
+            for (int r = r0; r < r0 + count[sl]; r++)
                 for (int p = 0; p < l.T; p++)
                     if (l.targets[(size_t)r * l.T + p] >= 0) kl_sum += kl[(size_t)r * l.T + p], n_tok++;
-            int n = count[k];
+            int n = count[sl];
             double *per_row = poets_xmalloc((size_t)4 * n * sizeof(double));
             double *ref_lp = per_row, *w = per_row + n, *t = per_row + 2 * n, *dlogp = per_row + 3 * n;
             for (int j = 0; j < n; j++) {
@@ -372,7 +406,7 @@ static int train_step(loop_t *L, int round, int step, size_t *pool, float *loss,
             loss[k] = (float)(fit + L->cfg.kl_coef * mean_kl);
             kl_out[k] = (float)mean_kl;
             float gb = (float)db;
-            be->upload(L->grad + (size_t)k * L->lora.member_floats + poets_lora_off_offset(&L->lora), &gb, sizeof gb);
+            be->upload(L->grad + (size_t)sl * L->lora.member_floats + poets_lora_off_offset(&L->lora), &gb, sizeof gb);
         }
         be->upload(vb.dlp, dlp, N * sizeof(float));
         be->upload(vb.dkl, dkl, N * sizeof(float));
@@ -383,22 +417,23 @@ static int train_step(loop_t *L, int round, int step, size_t *pool, float *loss,
                                (int)N, V);
         /* the offset gradient was written above; keep it across the backward's accumulation */
         if (poets_gpt2_backward(&L->model, &L->lora, L->acts, vb.dlogits, L->grad, NULL, err) != 0) rc = -1;
-        for (int k = 0; k < K && rc == 0; k++)
-            if (count[k] > 0) poets_lora_adamw_step(&L->lora, &L->adam, L->grad, k, (float)L->cfg.lr, (float)L->cfg.weight_decay);
+        for (int sl = 0; sl < S && rc == 0; sl++)
+            if (count[sl] > 0)
+                poets_lora_adamw_step(&L->lora, &L->adam, L->grad, sl, (float)L->cfg.lr, (float)L->cfg.weight_decay);
         free(dlp), free(dkl), free(kl);
     }
     free(logp), free(lp);
     vocab_bufs_free(L, &vb);
     layout_free(&l);
 done:
-    free(idx), free(member), free(count);
+    free(idx), free(slot), free(count);
     return rc;
 }
 
 int loop_train(loop_t *L, int round, float *loss, float *kl, poets_err_t *err)
 {
     size_t *pool = poets_xmalloc((L->st.replay.n ? L->st.replay.n : 1) * sizeof(size_t));
-    for (int k = 0; k < L->K; k++) loss[k] = kl[k] = NAN;
+    for (int sl = 0; sl < L->K_local; sl++) loss[loop_member_of_slot(L, sl)] = kl[loop_member_of_slot(L, sl)] = NAN;
     int rc = 0;
     for (int s = 0; s < L->cfg.steps_per_round && rc == 0; s++) rc = train_step(L, round, s, pool, loss, kl, err);
     free(pool);
@@ -407,28 +442,31 @@ int loop_train(loop_t *L, int round, float *loss, float *kl, poets_err_t *err)
 
 int loop_fit_r2(loop_t *L, float *r2, poets_err_t *err)
 {
-    int K = L->K;
+    int K = L->K, S = L->K_local;
     size_t n = L->st.replay.n;
-    size_t cap = n * (size_t)K + 1;
+    size_t cap = n * (size_t)S + 1;
     size_t *idx = poets_xmalloc(cap * sizeof(size_t));
-    int *member = poets_xmalloc(cap * sizeof(int));
+    int *slot = poets_xmalloc(cap * sizeof(int));
     size_t m = 0;
-    for (int k = 0; k < K; k++)
+    for (int sl = 0; sl < S; sl++) {
+        int k = loop_member_of_slot(L, sl);
         for (size_t i = 0; i < n; i++)
-            if (L->st.boot.weights[i * (size_t)K + k] > 0 && !isnan(member_target(L, k, i))) idx[m] = i, member[m++] = k;
+            if (L->st.boot.weights[i * (size_t)K + k] > 0 && !isnan(member_target(L, k, i))) idx[m] = i, slot[m++] = sl;
+    }
     double *logp = poets_xmalloc((m ? m : 1) * sizeof(double));
-    int rc = loop_score_pairs(L, idx, member, m, logp, err);
-    for (int k = 0; k < K && rc == 0; k++) {
-        float b = loop_member_offset(L, k);
+    int rc = loop_score_pairs(L, idx, slot, m, logp, err);
+    for (int sl = 0; sl < S && rc == 0; sl++) {
+        int k = loop_member_of_slot(L, sl);
+        float b = loop_member_offset(L, sl);
         double sw = 0, swt = 0;
         for (size_t j = 0; j < m; j++)
-            if (member[j] == k) {
+            if (slot[j] == sl) {
                 double w = L->st.boot.weights[idx[j] * (size_t)K + k];
                 sw += w, swt += w * member_target(L, k, idx[j]);
             }
         double tbar = sw > 0 ? swt / sw : 0, ss_res = 0, ss_tot = 0;
         for (size_t j = 0; j < m; j++)
-            if (member[j] == k) {
+            if (slot[j] == sl) {
                 size_t i = idx[j];
                 double w = L->st.boot.weights[i * (size_t)K + k], t = member_target(L, k, i);
                 double rew = L->cfg.beta * (logp[j] - (double)L->st.replay.logp_ref[i]) + b;
@@ -437,6 +475,6 @@ int loop_fit_r2(loop_t *L, float *r2, poets_err_t *err)
             }
         r2[k] = ss_tot > 0 ? (float)(1 - ss_res / ss_tot) : NAN;
     }
-    free(idx), free(member), free(logp);
+    free(idx), free(slot), free(logp);
     return rc;
 }

@@ -33,6 +33,8 @@ json_field() { "$POETS" report --json "$1" 2>/dev/null | grep -Eo "\"$2\":[^,}]+
 # ---- determinism ----
 run det_a && run det_b && compare_is run_deterministic 0 "$TMP/det_a.h5" "$TMP/det_b.h5"
 run det_seed1 --set seed=1 && compare_is run_seed_changes_run 1 "$TMP/det_a.h5" "$TMP/det_seed1.h5"
+# no reference cache: every KL reference recomputed in the training batches, the same bits
+run det_nocache --set ref_cache_mb=0 && compare_is run_ref_cache_off_same_run 0 "$TMP/det_a.h5" "$TMP/det_nocache.h5"
 # the bootstrap variants draw from their own streams too
 VARIANT=(--set K=3 --set bootstrap=bernoulli --set bootstrap_p=0.6 --set perturb_sigma=0.5 --set invalid=skip)
 run var_a "${VARIANT[@]}" && run var_b "${VARIANT[@]}" && compare_is run_deterministic_variant 0 "$TMP/var_a.h5" "$TMP/var_b.h5"

@@ -299,7 +299,7 @@ static int set_every_key(poets_config_t *c, poets_err_t *err)
                           "lora_init_b_std=0.02", "lr=3e-5", "weight_decay=0.01", "steps_per_round=0",
                           "train_batch=3", "temperature=0.7", "top_p=0.95", "max_len=12", "dedupe=false",
                           "dedupe_tries=2", "noise_std=0.05", "ref_cache_mb=64", "gain_kernel=embedding",
-                          "gain_noise=0.3", "ga.population=9", "ga.mutation_rate=0.125", "ga.crossover_rate=0.9",
+                          "gain_noise=0.3", "oracle_ranks=all", "device=cuda", "ga.population=9", "ga.mutation_rate=0.125", "ga.crossover_rate=0.9",
                           "ga.tournament=5", "gp_ts.prior_var=2.5", "gp_ts.noise_var=0.01", "gb1.data=true"};
     size_t n = sizeof sets / sizeof *sets, engine_and_gb1 = 0;
     for (size_t i = 0; i < poets_cfg_n_keys; i++) engine_and_gb1 += applies_to_gb1(&poets_cfg_keys[i]);

@@ -88,7 +88,7 @@ static void test_layout_all_layers(void)
         }
     ok = ok && expect == poets_lora_off_offset(&l);
     /* Members are disjoint slices: initialising member 1 leaves 0 and 2 at zero. */
-    poets_lora_init_member(&l, 1, 5, 0.1f);
+    poets_lora_init_member(&l, 1, 1, 5, 0.1f);
     float *m0 = download_member(&l, 0), *m1 = download_member(&l, 1), *m2 = download_member(&l, 2);
     int zero02 = 1, nonzero1 = 0;
     for (size_t i = 0; i < l.member_floats; i++) {
@@ -148,11 +148,11 @@ static void test_init_statistics(void)
     poets_lora_t l;
     poets_err_t err;
     CHECK(poets_lora_create(&l, &c, &spec, 3, poets_backend_cpu(), &err) == 0, "%s", err.msg);
-    poets_lora_init_member(&l, 0, 42, 0);
-    poets_lora_init_member(&l, 1, 42, 0);
-    poets_lora_init_member(&l, 2, 42, 0.5f);
+    poets_lora_init_member(&l, 0, 0, 42, 0);
+    poets_lora_init_member(&l, 1, 1, 42, 0);
+    poets_lora_init_member(&l, 2, 2, 42, 0.5f);
     float *m0 = download_member(&l, 0), *m1 = download_member(&l, 1), *m2 = download_member(&l, 2);
-    poets_lora_init_member(&l, 0, 42, 0);
+    poets_lora_init_member(&l, 0, 0, 42, 0);
     float *again = download_member(&l, 0);
     int within = 1, b_zero = 1;
     double max_ratio = 0, sum_u = 0, sum_u2 = 0, sum_b2 = 0;

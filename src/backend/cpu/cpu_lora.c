@@ -1,9 +1,11 @@
 /* Grouped LoRA on the CPU: for each member, gather its rows into a contiguous block, run the
- * shrink and expand GEMMs (OpenBLAS), and scatter the results back. Rows may be interleaved in
- * any order; members without rows are skipped; reference rows (member < 0) are left alone.
- * Not the base layer (cpu_matmul.c). */
+ * shrink and expand GEMMs (the batch-invariant tiles of cpu_gemm.c), and scatter the results
+ * back. Rows may be interleaved in any order; members without rows are skipped; reference rows
+ * (member < 0) are left alone. The adapter gradients are sums over the member's rows taken in
+ * row order, one row after the other, so that rows of zero gradient (padding past a sequence's
+ * end) leave them bit for bit unchanged: a member's gradient does not depend on how long the
+ * other sequences of its batch are. Not the base layer (cpu_matmul.c). */
 #include <assert.h>
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +40,24 @@ static void scatter_add(float *dst, const float *src, const int *rows, int count
     }
 }
 
+/* acc[P,Q] += alpha · Σ_i p[i,:]ᵀ q[i,:] over the rows i < count, added one row at a time in
+ * row order (each element's sum in the same order whatever the thread count). */
+static void sum_outer_rows(float *acc, float alpha, const float *p, int P, const float *q, int Q, int count)
+{
+#pragma omp parallel for schedule(static)
+    for (int a = 0; a < P; a++) {
+        float *row = acc + (size_t)a * Q;
+        float *sum = poets_xcalloc((size_t)Q, sizeof(float));
+        for (int i = 0; i < count; i++) {
+            float pa = p[(size_t)i * P + a];
+            const float *qi = q + (size_t)i * Q;
+            for (int b = 0; b < Q; b++) sum[b] += pa * qi[b];
+        }
+        for (int b = 0; b < Q; b++) row[b] += alpha * sum[b];
+        free(sum);
+    }
+}
+
 static void check_members(const int *member, int N, int K)
 {
     for (int n = 0; n < N; n++) assert(member[n] < K);
@@ -61,8 +81,8 @@ void cpu_lora_grouped_forward(float *out, float *u, const float *inp, const floa
         const float *Am = A + (size_t)m * member_stride; /* [R,C] */
         const float *Bm = B + (size_t)m * member_stride; /* [OC,R] */
         gather(x, inp, rows, count, C);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, R, C, 1.0f, x, C, Am, C, 0.0f, um, R);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, OC, R, scale[m], um, R, Bm, R, 0.0f, y, OC);
+        cpu_gemm_rows(1, count, R, C, 1.0f, x, C, Am, C, 0.0f, um, R);
+        cpu_gemm_rows(1, count, OC, R, scale[m], um, R, Bm, R, 0.0f, y, OC);
         scatter_add(u, um, rows, count, R); /* u rows start at zero */
         scatter_add(out, y, rows, count, OC);
     }
@@ -91,20 +111,18 @@ void cpu_lora_grouped_backward(float *dinp, float *dA, float *dB, const float *d
         const float *Bm = B + (size_t)m * member_stride; /* [OC,R] */
         gather(dy, dout, rows, count, OC);
         /* g[count,R] = scale · dy · B_m */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, R, OC, scale[m], dy, OC, Bm, R, 0.0f, g, R);
+        cpu_gemm_rows(0, count, R, OC, scale[m], dy, OC, Bm, R, 0.0f, g, R);
         if (dinp) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, count, C, R, 1.0f, g, R, Am, C, 0.0f, dx, C);
+            cpu_gemm_rows(0, count, C, R, 1.0f, g, R, Am, C, 0.0f, dx, C);
             scatter_add(dinp, dx, rows, count, C);
         }
         if (dA) {
             gather(x, inp, rows, count, C);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, R, C, count, 1.0f, g, R, x, C, 1.0f,
-                        dA + (size_t)m * member_stride, C);
+            sum_outer_rows(dA + (size_t)m * member_stride, 1.0f, g, R, x, C, count);
         }
         if (dB) {
             gather(um, u, rows, count, R);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, R, count, scale[m], dy, OC, um, R, 1.0f,
-                        dB + (size_t)m * member_stride, R);
+            sum_outer_rows(dB + (size_t)m * member_stride, scale[m], dy, OC, um, R, count);
         }
     }
     free(rows);

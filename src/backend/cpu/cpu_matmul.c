@@ -1,7 +1,6 @@
-/* Dense layer forward/backward on the CPU: single-precision GEMMs through OpenBLAS
- * (cblas_sgemm), in either weight layout ([C,OC] Conv1D or [OC,C] nn.Linear). Not the LoRA
- * path (cpu_lora.c). */
-#include <cblas.h>
+/* Dense layer forward/backward on the CPU: single-precision GEMMs through the batch-invariant
+ * tiles of cpu_gemm.c, in either weight layout ([C,OC] Conv1D or [OC,C] nn.Linear). Not the
+ * LoRA path (cpu_lora.c). */
 #include <stddef.h>
 
 #include "backend/cpu/cpu_ops.h"
@@ -23,10 +22,7 @@ void cpu_matmul_forward(float *out, const float *inp, const float *weight, const
             for (size_t i = 0; i < (size_t)N * OC; i++) out[i] = 0.0f;
         return;
     }
-    if (w_out_in)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, C, 1.0f, inp, C, weight, OC, beta, out, OC);
+    cpu_gemm_rows(w_out_in, N, OC, C, 1.0f, inp, C, weight, w_out_in ? C : OC, beta, out, OC);
 }
 
 /* dinp += dout · Wᵀ; dweight += gradient in W's layout; dbias += column sums of dout. */
@@ -35,20 +31,14 @@ void cpu_matmul_backward(float *dinp, float *dweight, float *dbias, const float 
 {
     if (N <= 0 || C <= 0 || OC <= 0) return;
     if (dinp) {
-        if (w_out_in) /* W [OC,C]: dinp[N,C] += dout[N,OC] · W */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f,
-                        dinp, C);
-        else /* W [C,OC]: dinp += dout · Wᵀ */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, OC, 1.0f, dout, OC, weight, OC, 1.0f,
-                        dinp, C);
+        /* W [OC,C]: dinp[N,C] += dout[N,OC] · W;  W [C,OC]: dinp += dout · Wᵀ */
+        cpu_gemm_rows(!w_out_in, N, C, OC, 1.0f, dout, OC, weight, w_out_in ? C : OC, 1.0f, dinp, C);
     }
     if (dweight) {
         if (w_out_in) /* dW[OC,C] += doutᵀ · inp */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight,
-                        C);
+            cpu_gemm_reduce_rows(OC, C, N, 1.0f, dout, OC, inp, C, dweight, C);
         else /* dW[C,OC] += inpᵀ · dout */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, OC, N, 1.0f, inp, C, dout, OC, 1.0f, dweight,
-                        OC);
+            cpu_gemm_reduce_rows(C, OC, N, 1.0f, inp, C, dout, OC, dweight, OC);
     }
     if (dbias) {
         /* One column per iteration, rows summed in order: deterministic for any thread count. */

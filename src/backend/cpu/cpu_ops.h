@@ -7,6 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* cpu_gemm.c: row-major single-precision GEMMs whose every output row depends on its own
+ * input row alone, bit for bit (see the file). */
+/* C[M,N] = alpha·A[M,K]·op(B) + beta·C, op(B) = B[K,N] (trans_b 0) or B[N,K]ᵀ (trans_b 1). */
+void cpu_gemm_rows(int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                   float beta, float *C, int ldc);
+/* C[M,N] += alpha·A[K,M]ᵀ·B[K,N]: a reduction over the K rows of A and B (weight gradients). */
+void cpu_gemm_reduce_rows(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                          float *C, int ldc);
+
 /* cpu_matmul.c */
 void cpu_matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C,
                         int OC, int w_out_in);
