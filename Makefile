@@ -62,6 +62,8 @@ TEST_SUPPORT := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/support/
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 GPU_BIN := $(patsubst tests/gpu/%.c,$(BUILD)/gpu/%,$(sort $(wildcard tests/gpu/*.c)))
+# CUDA benchmarks (bench/*.cu), in CUDA builds only
+BENCH_CU_BIN := $(if $(CU_SRC),$(patsubst bench/%.cu,$(BUILD)/bench/%,$(sort $(wildcard bench/*.cu))))
 
 .PHONY: all test fuzz bench clean deps demo profile
 # Keep intermediate objects: make would otherwise delete them after `make test`, printing `rm`
@@ -84,6 +86,10 @@ $(BUILD)/obj/kernels/%.o: kernels/%.cu | deps
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -MF $(@:.o=.d) -c $< -o $@
 
+$(BUILD)/obj/bench/%.o: bench/%.cu | deps
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -MF $(@:.o=.d) -c $< -o $@
+
 $(BUILD)/libpoets.a: $(LIB_OBJ) $(CU_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -99,7 +105,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libpoets.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-bench: $(BENCH_BIN)
+bench: $(BENCH_BIN) $(BENCH_CU_BIN)
 
 # GPU checks (tests/gpu/): built with everything else so they keep compiling; run by
 # tests/gpu/run.sh on a GPU node.
@@ -126,7 +132,7 @@ build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	      -fsanitize=fuzzer,address,undefined -o $@ $^ -lm
 
 # benches and tools are built too, so that they keep compiling
-test: $(BUILD)/poets $(TEST_BIN) $(BENCH_BIN) $(TOOLS_BIN) $(GPU_BIN)
+test: $(BUILD)/poets $(TEST_BIN) $(BENCH_BIN) $(BENCH_CU_BIN) $(TOOLS_BIN) $(GPU_BIN)
 	@BUILD=$(BUILD) bash tests/run.sh
 
 # The main job: POETS on GB1 with the shipped model, then the report (a new run file each time;

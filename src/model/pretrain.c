@@ -148,44 +148,59 @@ static int run_batch(trainer_t *tr, const int *tokens, const int *targets, int B
     return 0;
 }
 
-/* Mean NLL per residue over held-out sequences (first `block` tokens of each); residue targets
- * only (EOS excluded), so it compares with the unigram baseline. Also the unigram NLL. */
+/* Mean NLL per residue over held-out sequences, every residue predicted once: an example of
+ * more than `block` tokens is cut into windows starting every block − 1 tokens (each window's
+ * first token is context only, as in training's crops). Residue targets only (EOS excluded),
+ * so it compares with the unigram baseline. Also the unigram NLL. */
 static int evaluate(trainer_t *tr, const poets_corpus_t *c, const size_t *idx, size_t n_idx, int block, int B,
                     int bos, int eos, const double *unigram_logp, double *model_nll, double *unigram_nll,
                     size_t *n_res, poets_err_t *err)
 {
+    /* windows (sequence, start), in order */
+    size_t n_win = 0, cap = n_idx + 1;
+    size_t *win_seq = poets_xmalloc(cap * sizeof(size_t));
+    int *win_start = poets_xmalloc(cap * sizeof(int));
+    for (size_t i = 0; i < n_idx; i++) {
+        int full = c->len[idx[i]] + 2;
+        for (int st = 0; st + 1 < full - 1; st += block - 1) { /* at least one residue target */
+            if (n_win == cap) {
+                cap *= 2;
+                win_seq = poets_xrealloc(win_seq, cap * sizeof(size_t));
+                win_start = poets_xrealloc(win_start, cap * sizeof(int));
+            }
+            win_seq[n_win] = idx[i], win_start[n_win++] = st;
+        }
+    }
     int *tokens = poets_xmalloc((size_t)B * block * sizeof(int)), *targets = poets_xmalloc((size_t)B * block * sizeof(int));
     float *nll = poets_xmalloc((size_t)B * block * sizeof(float));
     double sm = 0, su = 0;
     size_t count = 0;
-    for (size_t first = 0; first < n_idx; first += (size_t)B) {
-        int nb = (int)(n_idx - first < (size_t)B ? n_idx - first : (size_t)B), T = 0;
+    int rc = 0;
+    for (size_t first = 0; first < n_win && rc == 0; first += (size_t)B) {
+        int nb = (int)(n_win - first < (size_t)B ? n_win - first : (size_t)B), T = 0;
         for (int b = 0; b < nb; b++) {
-            int full = c->len[idx[first + b]] + 2;
-            if ((full < block ? full : block) > T) T = full < block ? full : block;
+            int rest = c->len[win_seq[first + b]] + 2 - win_start[first + b];
+            if ((rest < block ? rest : block) > T) T = rest < block ? rest : block;
         }
         for (int b = 0; b < nb; b++) {
-            const int *s = c->ids[idx[first + b]];
-            int full = c->len[idx[first + b]] + 2, len = full < block ? full : block;
-            for (int t = 0; t < T; t++) tokens[b * T + t] = t >= len ? eos : example_token(s, full, t, bos, eos);
-            for (int t = 0; t < T; t++) {
-                int tgt = t + 1 < len ? tokens[b * T + t + 1] : -1;
-                /* residues only: the EOS target is not a residue */
-                targets[b * T + t] = (t + 1 < len && t + 1 != full - 1) ? tgt : -1;
-            }
+            const int *s = c->ids[win_seq[first + b]];
+            int full = c->len[win_seq[first + b]] + 2, st = win_start[first + b];
+            int len = full - st < block ? full - st : block;
+            for (int t = 0; t < T; t++) tokens[b * T + t] = t >= len ? eos : example_token(s, full, st + t, bos, eos);
+            /* residues only: the EOS target is not a residue */
+            for (int t = 0; t < T; t++)
+                targets[b * T + t] = (t + 1 < len && st + t + 1 != full - 1) ? tokens[b * T + t + 1] : -1;
         }
         double s_nll;
         size_t n_t;
-        if (run_batch(tr, tokens, targets, nb, T, NULL, nll, &s_nll, &n_t, err) != 0) {
-            free(tokens), free(targets), free(nll);
-            return -1;
-        }
-        for (int i = 0; i < nb * T; i++)
+        rc = run_batch(tr, tokens, targets, nb, T, NULL, nll, &s_nll, &n_t, err);
+        for (int i = 0; i < nb * T && rc == 0; i++)
             if (targets[i] >= 0) su -= unigram_logp[targets[i]];
         sm += s_nll;
         count += n_t;
     }
-    free(tokens), free(targets), free(nll);
+    free(tokens), free(targets), free(nll), free(win_seq), free(win_start);
+    if (rc != 0) return -1;
     *model_nll = sm / (double)count;
     *unigram_nll = su / (double)count;
     *n_res = count;
@@ -339,7 +354,7 @@ static int train(poets_model_t *m, int eos, const poets_corpus_t *corpus, const 
     if (rc == 0) {
         double mn, un;
         size_t nr;
-        /* the final figures use every held-out sequence */
+        /* the final figures use every held-out residue */
         rc = evaluate(&tr, corpus, held, n_held, o->block, o->batch, eos, eos, unigram, &mn, &un, &nr, err);
         if (rc == 0) {
             res->heldout_ppl = exp(mn);

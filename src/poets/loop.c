@@ -13,6 +13,7 @@
 #include "../objectives/data_path.h"
 #include "loop_internal.h"
 #include "poets/comm.h"
+#include "poets/profile.h"
 #include "poets/store.h"
 #include "poets/strmap.h"
 #include "poets/timer.h"
@@ -42,7 +43,9 @@ static int setup(loop_t *L, poets_err_t *err)
     char model_dir[4096];
     if (poets_objective_create(&L->cfg, &L->obj, err) != 0) return -1;
     if (poets_data_path_resolve("model", L->cfg.model, model_dir, sizeof model_dir, err) != 0) return -1;
-    if (poets_model_load(&L->model, model_dir, poets_backend_cpu(), err) != 0) return -1;
+    const poets_backend_t *be = poets_backend_select(L->cfg.device, err);
+    if (!be || poets_model_load(&L->model, model_dir, be, err) != 0) return -1;
+    be->freeze_weights(L->model.param_mem, L->model.n_params); /* the backbone never trains here */
     if (codec_init(&L->codec, &L->model, L->obj, &L->cfg, err) != 0) return -1;
     L->uses_lm = method_is(L, "poets") || method_is(L, "single") || method_is(L, "prior");
     L->trains = method_is(L, "poets") || method_is(L, "single");
@@ -454,10 +457,14 @@ static int run_rounds(loop_t *L, poets_err_t *err)
             p.length = poets_xcalloc((size_t)p.n, sizeof(int));
             p.text = poets_xcalloc((size_t)p.n, sizeof(char *));
             p.member = poets_xcalloc((size_t)p.n, sizeof(int));
+            poets_range_push("generate");
             rc = L->uses_lm ? propose_lm(L, &p, err) : propose_text(L, round, &p, err);
+            poets_range_pop();
             double t1 = poets_now();
             t_gen = t1 - t0;
+            poets_range_push("evaluate");
             if (rc == 0) rc = evaluate_append(L, round, &p, err);
+            poets_range_pop();
             t_eval = poets_now() - t1;
             duplicates += p.duplicates;
             proposal_free(&p);
@@ -468,10 +475,12 @@ static int run_rounds(loop_t *L, poets_err_t *err)
         double t2 = poets_now(), dis = NAN;
         for (int k = 0; k < Kc; k++) loss[k] = kl[k] = r2[k] = NAN;
         if (L->trains) {
+            poets_range_push("train");
             rc = disagreement(L, first, L->st.replay.n, &dis, err);
             loop_targets(L);
             if (rc == 0) rc = poets_comm_agree(loop_train(L, round, loss, kl, err), err);
             if (rc == 0) rc = poets_comm_agree(loop_fit_r2(L, r2, err), err);
+            poets_range_pop();
             if (rc != 0) break;
             share_member_floats(L, loss);
             share_member_floats(L, kl);

@@ -20,6 +20,9 @@ if "$POETS" sample --model $MODEL -n 2 --max-len 8 --device cuda >"$TMP/cuda.txt
 else
     expect_error sample_cuda_unavailable "^poets sample: cuda: " "$POETS" sample --model $MODEL --device cuda
     expect_error logprob_cuda_unavailable "^poets logprob: cuda: " "$POETS" logprob --model $MODEL --device cuda
+    expect_error run_cuda_unavailable "^poets run: cuda: " "$POETS" run experiments/gb1.yaml --device cuda \
+        --out "$TMP/cuda.h5"
+    if [ -e "$TMP/cuda.h5" ]; then fail run_cuda_unavailable_writes_nothing "$TMP/cuda.h5 exists"; else ok run_cuda_unavailable_writes_nothing; fi
 fi
 
 cat >"$TMP/run.yaml" <<'YAML'

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `poets pretrain --init MODEL_DIR`: continuing a saved model keeps its weights and the seeded
-# held-out split (a continuation that cannot move reproduces the held-out figures exactly),
-# training then moves it, and bad combinations fail with one error line.
+# `poets pretrain`: the held-out perplexity covers every held-out residue. `--init MODEL_DIR`:
+# continuing a saved model keeps its weights and the seeded held-out split (a continuation that
+# cannot move reproduces the held-out figures exactly), training then moves it, and bad
+# combinations fail with one error line.
 cd "$(dirname "$0")/../.." || exit 1
 source tests/cli/lib.sh
 
@@ -18,6 +19,12 @@ pretrain() {
 }
 
 pretrain base "${ARCH[@]}" "${SPLIT[@]}" --set steps=20 || { finish; exit; }
+
+# the final held-out figures score every held-out residue (long chains in windows of `block`)
+scored=$(sed -n 's/^final: .* over \([0-9]*\) residues$/\1/p' "$TMP/base.log")
+if [ -n "$scored" ] && [ "$scored" = "$(field "$TMP/base/training.json" heldout_residues)" ]; then
+    ok pretrain_heldout_scores_every_residue
+else fail pretrain_heldout_scores_every_residue "scored '$scored' of $(field "$TMP/base/training.json" heldout_residues)"; fi
 
 # a continuation whose learning rate cannot move a weight: same split, same held-out figures
 if pretrain still --init "$TMP/base" "${SPLIT[@]}" --set steps=1 --set lr=1e-12; then

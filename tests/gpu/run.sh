@@ -54,10 +54,10 @@ step() {
         echo '```'
     } >>"$record"
     [ "$verdict" = ok ] || tail -n 30 "$log"
-    summary+=("$(printf '%-22s %-14s %6ss  %s' "$name" "$verdict" "$secs" "$(tail -n 1 "$log" | cut -c1-70)")")
+    summary+=("$(printf '%-26s %-12s %5ss  %s' "$name" "$verdict" "$secs" "$(tail -n 1 "$log" | cut -c1-70)")")
 }
 
-step build 420 make -j"$(nproc)" all bench build/tests/test_cuda_backend
+step build 420 bash -c 'make -j"$(nproc)" all bench build/tests/test_cuda_backend && echo "built (sm_90)"'
 step unit 120 build/tests/test_cuda_backend
 step parity 300 build/gpu/parity ${PARITY_SEED:+--seed "$PARITY_SEED"}
 step "sample --device cuda" 60 bash -c 'build/poets sample --model tests/fixtures/tiny-gpt2 -n 8 --max-len 16 \
@@ -67,11 +67,12 @@ step "logprob cpu vs cuda" 60 bash -c 'printf "hello\nworld\n" >build/lp.txt &&
     build/poets logprob --model tests/fixtures/tiny-gpt2 --device cuda <build/lp.txt >build/lp_cuda.txt &&
     paste build/lp_cpu.txt build/lp_cuda.txt | awk "{d=\$1-\$2; if (d<0) d=-d; r=d/(\$1<0?-\$1:\$1);
         if (r>m) m=r} END {printf \"max relative difference %.2e (bf16 backbone)\\n\", m; exit !(m<1e-2)}"'
-for bench in lora_gemm round; do
-    if [ -x "build/bench/$bench" ]; then
-        step "bench $bench" 240 "build/bench/$bench"
+# bench/README.md describes both; their tables go into the record
+for bench in "lora_gemm" "round --device cuda"; do
+    if [ -x "build/bench/${bench%% *}" ]; then
+        step "bench $bench" 240 build/bench/$bench
     else
-        summary+=("$(printf '%-22s %-14s %6s   %s' "bench $bench" "missing" "-" "build/bench/$bench was not built")")
+        summary+=("$(printf '%-26s %-12s %5s   %s' "bench ${bench%% *}" "missing" "-" "not built")")
         failed=1
     fi
 done
@@ -86,6 +87,6 @@ done
 } >>"$record"
 echo
 echo "GPU checks on $device ($date_tag); full output in $record"
-printf '%-22s %-14s %7s  %s\n' check result time detail
+printf '%-26s %-12s %6s  %s\n' check result time detail
 printf '%s\n' "${summary[@]}"
 exit "$failed"

@@ -4,7 +4,7 @@
 
 const poets_backend_t *poets_backend_cuda(poets_err_t *err)
 {
-    poets_fail(err, "cuda: this poets was built without CUDA (nvcc not found at build time); rebuild on a machine "
+    poets_fail(err, "cuda: this poets was built without CUDA (nvcc not found at build time, or make CUDA=0); rebuild "
                     "with the CUDA toolkit to use --device cuda");
     return NULL;
 }

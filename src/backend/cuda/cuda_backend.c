@@ -44,6 +44,17 @@ static void teardown(void)
     ready = 0;
 }
 
+/* This process's rank among those of its node (OpenMPI, MPICH/Hydra, Slurm), 0 when alone. */
+static int local_rank(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", NULL};
+    for (int i = 0; vars[i]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v >= '0' && *v <= '9') return atoi(v);
+    }
+    return 0;
+}
+
 static int start(poets_err_t *err)
 {
     int count = 0;
@@ -51,9 +62,11 @@ static int start(poets_err_t *err)
     if (rc != cudaSuccess)
         return poets_fail(err, "cuda: no usable CUDA device (cudaGetDeviceCount: %s)", cudaGetErrorString(rc));
     if (count == 0) return poets_fail(err, "cuda: no CUDA device found (cudaGetDeviceCount returned 0)");
+    /* one GPU per MPI rank on a node: the launcher's local rank picks it */
+    int dev = local_rank() % count;
     struct cudaDeviceProp prop;
-    if ((rc = cudaSetDevice(0)) != cudaSuccess || (rc = cudaGetDeviceProperties(&prop, 0)) != cudaSuccess)
-        return poets_fail(err, "cuda: device 0 unusable: %s", cudaGetErrorString(rc));
+    if ((rc = cudaSetDevice(dev)) != cudaSuccess || (rc = cudaGetDeviceProperties(&prop, dev)) != cudaSuccess)
+        return poets_fail(err, "cuda: device %d unusable: %s", dev, cudaGetErrorString(rc));
     snprintf(cuda_g.name, sizeof cuda_g.name, "%s", prop.name);
     if (prop.major < MIN_MAJOR)
         return poets_fail(err, "cuda: %s has compute capability %d.%d; this build's kernels need %d.0 or newer "
