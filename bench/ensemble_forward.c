@@ -15,18 +15,7 @@
 #include "poets/gpt2.h"
 #include "poets/omp_policy.h"
 #include "poets/timer.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "bench_stats.h"
 
 static void fill_random(const poets_backend_t *be, float *dst, size_t n, float std, uint64_t seed)
 {
@@ -126,7 +115,7 @@ static void bench_model(const char *label, const poets_model_t *m, int T, int re
                 ts[r] = time_sgemm(c, K * T, x, w, y);
             }
             double n_tok = (double)K * T;
-            double t_l = median(tl, reps), t_b = median(tb, reps), t_s = median(ts, reps);
+            double t_l = bench_median(tl, reps), t_b = bench_median(tb, reps), t_s = bench_median(ts, reps);
             double fl = flops_per_token(c, T) * n_tok, fl_lora = lora_flops_per_token(c, R) * n_tok;
             double gemm_flops = (flops_per_token(c, T) - c->n_layer * 2.0 * c->n_embd * T) * n_tok;
             double adapters_mb = (double)K * l.member_floats * 4 / 1048576.0;

@@ -20,6 +20,7 @@
 #include "poets/gpt2.h"
 #include "poets/omp_policy.h"
 #include "poets/timer.h"
+#include "bench_stats.h"
 
 /* ---- the chosen backend, with alloc/free counted ---- */
 
@@ -67,18 +68,6 @@ static const poets_backend_t *counted_backend(const poets_backend_t *be)
 }
 
 /* ---- helpers ---- */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void fill_random(const poets_backend_t *be, float *dst, size_t n, float amp, uint64_t seed)
 {
@@ -197,7 +186,7 @@ static result_t run_config(const poets_model_t *m, const opts_t *o, int K)
         be->sync();
         times[s] = poets_now() - t0;
     }
-    result_t res = {.ms = 1e3 * median(times + 1, o->steps), .peak_mb = (double)mem.peak / 1048576.0, .loss = loss / K};
+    result_t res = {.ms = 1e3 * bench_median(times + 1, o->steps), .peak_mb = (double)mem.peak / 1048576.0, .loss = loss / K};
 
     poets_acts_free(a, be);
     void *bufs[] = {targets_dev, lp_dev, kl_dev, dlp_dev, dkl_dev, ref_dev, dlogits, grad};

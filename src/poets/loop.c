@@ -594,7 +594,7 @@ static void comm_summary(const loop_t *L, size_t rounds, double seconds)
 }
 
 /* After set-up on every rank: the members' size from rank 0, which always holds member 0. */
-static void share_member_floats_size(loop_t *L)
+static void share_adapter_size(loop_t *L)
 {
     if (L->K > 0) poets_comm_bcast(&L->member_floats, sizeof L->member_floats, 0);
 }
@@ -617,7 +617,7 @@ static int run_locked(const poets_run_opts_t *opts, poets_err_t *err)
         if (rc == 0) rc = setup(&L, err);
         if (rc == 0) rc = check_replay(&L, err);
         if ((rc = poets_comm_agree(rc, err)) == 0) {
-            share_member_floats_size(&L);
+            share_adapter_size(&L);
             rc = poets_comm_agree(checkpoint_restore(&L, err), err);
         }
         /* the reference cache, recomputed: the CPU backend is batch-invariant, so these are the
@@ -635,7 +635,7 @@ static int run_locked(const poets_run_opts_t *opts, poets_err_t *err)
         rc = poets_config_load(&L.cfg, opts->config_path, opts->sets, opts->n_sets, err);
         if (rc == 0) rc = setup(&L, err);
         if ((rc = poets_comm_agree(rc, err)) == 0) {
-            share_member_floats_size(&L);
+            share_adapter_size(&L);
             char *yaml = poets_config_to_yaml(&L.cfg);
             poets_run_state_init(&L.st, yaml, L.cfg.method, L.cfg.seed, boot_columns(&L), L.codec.max_len,
                                  L.cfg.perturb_sigma > 0);
