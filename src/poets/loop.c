@@ -64,7 +64,8 @@ static int setup(loop_t *L, poets_err_t *err)
         L->grad = L->model.be->alloc((size_t)L->K_local * L->lora.member_floats * sizeof(float));
         L->member_floats = L->lora.member_floats;
     }
-    if (method_is(L, "gp_ts") && poets_gp_ts_create(&L->cfg, L->obj, &L->gp, err) != 0) return -1;
+    /* only rank 0 proposes for LM-free methods: the GP over every variant lives there alone */
+    if (method_is(L, "gp_ts") && L->rank == 0 && poets_gp_ts_create(&L->cfg, L->obj, &L->gp, err) != 0) return -1;
     if (method_is(L, "ga") && L->obj->fixed_len <= 0)
         return poets_fail(err, "method %s: objective %s has no fixed-length candidates", L->cfg.method, L->cfg.objective);
     return 0;
@@ -283,16 +284,19 @@ static int propose_lm(loop_t *L, proposal_t *p, poets_err_t *err)
     return rc;
 }
 
+/* The n texts of an LM-free method (rank 0 only). */
+static int propose_method(loop_t *L, int round, int n, char **out, poets_err_t *err)
+{
+    if (method_is(L, "random")) return poets_random_propose(L->obj, L->cfg.seed, round, n, L->codec.max_len, out, err);
+    if (method_is(L, "ga")) return poets_ga_propose(&L->cfg, L->obj, &L->st.replay, round, n, out, err);
+    return poets_gp_ts_propose(L->gp, &L->st.replay, L->cfg.seed, round, n, out, err);
+}
+
 static int propose_text(loop_t *L, int round, proposal_t *p, poets_err_t *err)
 {
     char **out = poets_xcalloc((size_t)p->n, sizeof(char *));
-    int rc = 0;
     /* rank 0 proposes and sends the texts to the others */
-    if (L->rank != 0) {
-        /* receives below */
-    } else if (method_is(L, "random")) rc = poets_random_propose(L->obj, L->cfg.seed, round, p->n, L->codec.max_len, out, err);
-    else if (method_is(L, "ga")) rc = poets_ga_propose(&L->cfg, L->obj, &L->st.replay, round, p->n, out, err);
-    else rc = poets_gp_ts_propose(L->gp, &L->st.replay, L->cfg.seed, round, p->n, out, err);
+    int rc = L->rank == 0 ? propose_method(L, round, p->n, out, err) : 0;
     if ((rc = poets_comm_agree(rc, err)) == 0) loop_share_texts(out, (size_t)p->n);
     if (rc == 0) {
         poets_strmap_t *seen = buffer_texts(L);
